@@ -1,0 +1,81 @@
+"""The api process: FastAPI REST (and, in later layers, the Socket.IO gateway)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+
+from seniorsafe import __version__
+from seniorsafe.accounts.api import router as accounts_router
+from seniorsafe.bus import Bus
+from seniorsafe.config import Settings, get_settings
+from seniorsafe.db import Database
+from seniorsafe.deps import AppState
+from seniorsafe.errors import install_problem_handlers
+from seniorsafe.homes.api import router as homes_router
+from seniorsafe.seniors.api import router as seniors_router
+from seniorsafe.storage import make_storage
+
+log = logging.getLogger(__name__)
+
+
+def build_state(settings: Settings) -> AppState:
+    return AppState(settings=settings, db=Database(settings), bus=Bus(settings), storage=make_storage(settings))
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        state = build_state(settings)
+        app.state.services = state
+        try:
+            yield
+        finally:
+            await state.bus.close()
+            await state.db.dispose()
+
+    app = FastAPI(
+        title="Senior Safe Things API",
+        version=__version__,
+        description="Care staff, admins and guardians; homes, hubs, sensors and robots. "
+                    "Errors are RFC 9457 problem details.",
+        lifespan=lifespan,
+    )
+    install_problem_handlers(app)
+    app.include_router(accounts_router)
+    app.include_router(seniors_router)
+    app.include_router(homes_router)
+
+    @app.get("/healthz", tags=["health"], summary="Liveness: the process answers")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["health"], summary="Readiness: database and Redis reachable",
+             responses={503: {"description": "a dependency is unreachable"}})
+    async def readyz(request: Request) -> JSONResponse:
+        state: AppState = request.app.state.services
+        checks: dict[str, Any] = {}
+        try:
+            async with state.db.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+            checks["database"] = "ok"
+        except Exception as exc:  # readiness reports any failure instead of raising
+            checks["database"] = f"error: {type(exc).__name__}"
+        try:
+            await state.bus.ping()
+            checks["redis"] = "ok"
+        except Exception as exc:
+            checks["redis"] = f"error: {type(exc).__name__}"
+        ready = all(v == "ok" for v in checks.values())
+        return JSONResponse({"status": "ready" if ready else "not ready", "checks": checks},
+                            status_code=200 if ready else 503)
+
+    return app

@@ -1,0 +1,75 @@
+"""The one settings object. Every value comes from the environment (prefix-free names) or `.env`."""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_JWT_SECRET = "dev-only-insecure-jwt-secret-change-me"  # noqa: S105 - refused in production
+
+
+class Settings(BaseSettings):
+    """Configuration for every process. See docs/operations.md for the reference."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    environment: Literal["development", "test", "production"] = Field(
+        "development", description="production refuses default or missing secrets"
+    )
+    database_url: str = Field(
+        "postgresql+asyncpg://postgres@127.0.0.1:5432/seniorsafe",
+        description="SQLAlchemy URL of PostgreSQL (asyncpg driver)",
+    )
+    db_pool_size: int = Field(10, description="connections kept per process")
+    redis_url: str = Field("redis://127.0.0.1:6379/0", description="Redis for stream, pub/sub, caches")
+    redis_prefix: str = Field("ss:", description="prefix of every Redis key and channel of this deployment")
+    mqtt_host: str = Field("127.0.0.1", description="MQTT broker host")
+    mqtt_port: int = Field(1883, description="MQTT broker port")
+    mqtt_username: str | None = Field(None, description="backend's MQTT user")
+    mqtt_password: str | None = Field(None, description="backend's MQTT password")
+    mqtt_topic_root: str = Field("seniorsafe/v1", description="root of every MQTT topic")
+
+    jwt_secret: str = Field(DEV_JWT_SECRET, description="HMAC secret for access tokens (required in production)")
+    access_token_minutes: int = Field(15, description="access token lifetime")
+    refresh_token_days: int = Field(14, description="refresh token lifetime")
+    login_max_attempts: int = Field(5, description="failed logins per account within the window")
+    login_ip_max_attempts: int = Field(30, description="failed logins per client IP within the window")
+    login_window_seconds: int = Field(900, description="rate-limit window for failed logins")
+
+    storage_backend: Literal["local", "s3"] = Field("local", description="object storage kind")
+    storage_dir: Path = Field(Path("var/objects"), description="folder for the local object storage")
+    s3_endpoint_url: str | None = Field(None, description="S3-compatible endpoint (None = AWS)")
+    s3_bucket: str = Field("seniorsafe", description="bucket for photos, snapshots and models")
+    s3_access_key: str | None = Field(None, description="S3 access key")
+    s3_secret_key: str | None = Field(None, description="S3 secret key")
+    s3_region: str = Field("us-east-1", description="S3 region")
+
+    photo_max_bytes: int = Field(5 * 1024 * 1024, description="largest accepted profile photo upload")
+    photo_max_side: int = Field(512, description="profile photos are resized to fit this square")
+
+    public_url: str = Field("http://127.0.0.1:8000", description="where people open the dashboard")
+    cors_origins: list[str] = Field(default_factory=list, description="extra origins allowed by CORS")
+    log_json: bool = Field(False, description="structured JSON logs")
+
+    @model_validator(mode="after")
+    def _refuse_insecure_production(self) -> Settings:
+        if self.environment == "production":
+            if self.jwt_secret == DEV_JWT_SECRET or len(self.jwt_secret) < 32:
+                raise ValueError("JWT_SECRET must be set to a random value of at least 32 characters")
+            if self.storage_backend == "s3" and not (self.s3_access_key and self.s3_secret_key):
+                raise ValueError("S3_ACCESS_KEY and S3_SECRET_KEY are required for S3 storage")
+        return self
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
+
+
+def random_secret(nbytes: int = 32) -> str:
+    return secrets.token_urlsafe(nbytes)

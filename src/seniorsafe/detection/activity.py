@@ -1,0 +1,129 @@
+"""Turning raw sensor events into "the resident did something here" — shared by training and live detection.
+
+The trainer (``PersonalModel.fit``) and the live detector (``HomeDetector``) both feed events
+through :class:`ActivityTracker`, so that what the model learns and what the detector checks are
+defined by the same code.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from .events import ACTIVITY_KINDS, POWER_ON_WATTS, WET_ROOMS, Event, SensorInfo
+
+#: sensor kinds whose on and off readings are pooled into one context (a motion sensor always
+#: turns itself off shortly after the last movement, so "off" says nothing extra)
+POOLED_KINDS: frozenset[str] = frozenset({"motion", "flush"})
+#: kinds that tell in which room the person is (doors between rooms do not: one may be on either side)
+LOCATING_KINDS: frozenset[str] = frozenset({"motion", "presence", "flush", "contact", "power", "light"})
+
+
+class LocalClock:
+    """Fast epoch -> local time of day for one time zone (UTC offset cached per UTC hour)."""
+
+    __slots__ = ("_cache", "tz")
+
+    def __init__(self, tz: str | ZoneInfo) -> None:
+        self.tz = tz if isinstance(tz, ZoneInfo) else ZoneInfo(tz)
+        self._cache: dict[int, float] = {}
+
+    def offset(self, ts: float) -> float:
+        bucket = int(ts // 3600)
+        off = self._cache.get(bucket)
+        if off is None:
+            delta = datetime.fromtimestamp(bucket * 3600, UTC).astimezone(self.tz).utcoffset()
+            off = delta.total_seconds() if delta is not None else 0.0
+            if len(self._cache) > 100_000:
+                self._cache.clear()
+            self._cache[bucket] = off
+        return off
+
+    def local_seconds(self, ts: float) -> float:
+        """Seconds since 1970-01-01 00:00 *local* (a monotone local clock, DST folded)."""
+        return ts + self.offset(ts)
+
+    def hour(self, ts: float) -> float:
+        return (self.local_seconds(ts) % 86400.0) / 3600.0
+
+    def day(self, ts: float) -> int:
+        """Local calendar day number (days since 1970-01-01 local)."""
+        return int(self.local_seconds(ts) // 86400.0)
+
+    def weekend(self, ts: float) -> int:
+        return 1 if (self.day(ts) + 3) % 7 >= 5 else 0
+
+    def epoch_of_local(self, day: int, hour: float) -> float:
+        """Epoch seconds of local ``day`` at ``hour`` (approximate across a DST change: <= 1 h off)."""
+        local = day * 86400.0 + hour * 3600.0
+        return local - self.offset(local - self.offset(local))
+
+
+@dataclass(slots=True)
+class Activity:
+    """One event that shows the resident doing something."""
+
+    ts: float
+    sensor: str
+    key: str  # context key: sensor id, or "sensor=0/1" for sensors whose state matters
+    room: str
+    resting: bool  # a bed/chair presence sensor is occupied after this event
+    exterior: bool  # the exterior (entrance) door
+    located: bool  # the event tells where the person is (not an interior door)
+
+
+def context_key(sensor: SensorInfo, on: bool) -> str:
+    if sensor.kind in POOLED_KINDS:
+        return sensor.id
+    return f"{sensor.id}={1 if on else 0}"
+
+
+def room_key(room: str, resting: bool) -> str:
+    return f"@{room}{'+rest' if resting else ''}"
+
+
+class ActivityTracker:
+    """Keeps which bed/chair sensors are occupied and which appliances are on; classifies events."""
+
+    __slots__ = ("_power_on", "presence_on", "sensors")
+
+    def __init__(self, sensors: dict[str, SensorInfo]) -> None:
+        self.sensors = sensors
+        self.presence_on: set[str] = set()
+        self._power_on: dict[str, bool] = {}
+
+    def classify(self, ev: Event) -> Activity | None:
+        """Update occupancy state with ``ev``; return an :class:`Activity` when it shows a person acting."""
+        sensor = self.sensors.get(ev.sensor)
+        if sensor is None or sensor.kind not in ACTIVITY_KINDS:
+            return None
+        value = ev.value
+        if not math.isfinite(value):
+            return None
+        if sensor.kind == "power":
+            on = value > POWER_ON_WATTS
+            if self._power_on.get(sensor.id) == on:
+                return None  # a new reading of a running (or idle) appliance is not an action
+            self._power_on[sensor.id] = on
+        else:
+            on = value >= 0.5
+        if sensor.kind == "presence":
+            if on:
+                self.presence_on.add(sensor.id)
+            else:
+                self.presence_on.discard(sensor.id)
+        return Activity(
+            ts=ev.ts,
+            sensor=sensor.id,
+            key=context_key(sensor, on),
+            room=sensor.room,
+            resting=bool(self.presence_on),
+            exterior=sensor.is_exterior_door,
+            located=sensor.kind in LOCATING_KINDS,
+        )
+
+
+def in_wet_room(act: Activity) -> bool:
+    return act.located and act.room in WET_ROOMS and not act.resting

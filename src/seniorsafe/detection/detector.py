@@ -1,0 +1,493 @@
+"""The live detector of one home: hard rules + the resident's personal model, on events and ticks.
+
+Every rule is turned into a *deadline* when an event arrives ("if nothing happens before 14:35,
+raise inactivity"), so a tick is one comparison per home until a deadline passes.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+
+from .activity import Activity, ActivityTracker, LocalClock, in_wet_room, room_key
+from .events import HAZARD_KINDS, AlertDecision, Event, SensorInfo, Severity, format_duration
+from .personal import PersonalModel, ThresholdTables, describe_context
+from .thresholds import Thresholds
+
+INF = math.inf
+_EMPTY: list[AlertDecision] = []
+_RANK = {"caution": 1, "danger": 2}
+#: alert kinds that close by themselves as soon as the resident is seen acting again
+CLOSE_ON_ACTIVITY = ("inactivity", "bathroom_stay", "no_activity", "routine_deviation")
+#: a second exterior-door event within this time belongs to the same passage (open + close)
+DOOR_PASSAGE_S = 5 * 60.0
+_ROOM_WORDS = {
+    "bedroom": "the bedroom",
+    "living": "the living room",
+    "kitchen": "the kitchen",
+    "bathroom": "the bathroom",
+    "toilet": "the toilet",
+    "entrance": "the entrance",
+    "hall": "the hall",
+    "other": "the home",
+}
+
+
+@lru_cache(maxsize=32)
+def _prior_tables(caution_p: float, danger_p: float) -> ThresholdTables:
+    return PersonalModel.prior().tables(caution_p, danger_p)
+
+
+def _day_part(hour: int, weekend: int) -> str:
+    part = "nights" if hour < 6 else "mornings" if hour < 12 else "afternoons" if hour < 18 else "evenings"
+    return f"on {'weekend' if weekend else 'weekday'} {part}"
+
+
+def _tables_ok(t: ThresholdTables) -> bool:
+    return bool(np.all(np.isfinite(t.danger)) and np.all(t.danger > 0) and np.all(t.caution > 0))
+
+
+class HomeDetector:
+    """Live state of one home. Feed :meth:`on_event` and call :meth:`on_tick` periodically."""
+
+    def __init__(
+        self,
+        sensors: dict[str, SensorInfo] | list[SensorInfo],
+        tz: str,
+        model: PersonalModel | bytes | None = None,
+        thresholds: Thresholds | None = None,
+        *,
+        missing_model_is_fault: bool = True,
+    ) -> None:
+        self.sensors = sensors if isinstance(sensors, dict) else {s.id: s for s in sensors}
+        self.tz = tz
+        self.clock = LocalClock(tz)
+        self.thresholds = thresholds or Thresholds()
+        self.tracker = ActivityTracker(self.sensors)
+        self.missing_model_is_fault = missing_model_is_fault
+        self.open: dict[str, AlertDecision] = {}
+        self.last: Activity | None = None
+        self.live_ts = -INF
+        self.late_events = 0
+        self._out_since: float | None = None
+        self._faulty: set[str] = set()
+        self._pending: list[AlertDecision] = []
+        # deadlines (epoch seconds)
+        self._caution_at = self._danger_at = self._bath_at = self._noact_at = INF
+        self._night_at = self._routine_at = self._wake_at = INF
+        self._next = INF
+        self.model: PersonalModel | None = None
+        self.tables: ThresholdTables = _prior_tables(
+            self.thresholds.inactivity_caution_p, self.thresholds.inactivity_danger_p
+        )
+        self.model_fault: str | None = None
+        self._pending.extend(self.set_model(model, at=None))
+
+    # ------------------------------------------------------------------ model management
+    def set_model(self, model: PersonalModel | bytes | None, at: float | None = None) -> list[AlertDecision]:
+        """Install a (new) personal model; falls back to priors and reports ``model_fault`` when broken."""
+        when = at if at is not None else (self.live_ts if self.live_ts > -INF else 0.0)
+        thr = self.thresholds
+        problem: str | None = None
+        tables: ThresholdTables | None = None
+        loaded: PersonalModel | None = None
+        if isinstance(model, bytes | bytearray):
+            try:
+                loaded = PersonalModel.from_bytes(bytes(model))
+            except ValueError as exc:
+                problem = f"the personal model could not be loaded ({exc})"
+        else:
+            loaded = model
+        if loaded is None and problem is None and self.missing_model_is_fault and thr.use_personal_model:
+            problem = "no personal model is available for this resident"
+        if loaded is not None and thr.use_personal_model:
+            try:
+                tables = loaded.tables(thr.inactivity_caution_p, thr.inactivity_danger_p)
+                if not _tables_ok(tables):
+                    problem = "the personal model gives impossible limits (NaN or negative)"
+                    tables = None
+            except (ValueError, IndexError, KeyError) as exc:
+                problem = f"the personal model is broken ({exc})"
+                tables = None
+        if problem is not None:
+            return self._fallback(problem, when)
+        if tables is None:
+            self.model = None
+            self.tables = _prior_tables(thr.inactivity_caution_p, thr.inactivity_danger_p)
+        else:
+            self.model = loaded
+            self.tables = tables
+        self.model_fault = None
+        return self._close("model_fault", when, "personal model working again")
+
+    def _fallback(self, problem: str, at: float) -> list[AlertDecision]:
+        thr = self.thresholds
+        self.model = None
+        self.tables = _prior_tables(thr.inactivity_caution_p, thr.inactivity_danger_p)
+        self.model_fault = problem
+        return self._raise(
+            "model_fault",
+            "caution",
+            None,
+            f"{problem}; watching with the fixed safety rules and typical values until it is retrained",
+            at,
+            {"problem": problem},
+        )
+
+    def clear(self, kind: str, at: float | None = None) -> list[AlertDecision]:
+        """Staff resolved an alert that does not close by itself (button, smoke, gas, night exit...)."""
+        return self._close(kind, at if at is not None else self.live_ts, "resolved by staff")
+
+    # ------------------------------------------------------------------ event entry point
+    def on_event(self, ev: Event) -> list[AlertDecision]:
+        sensor = self.sensors.get(ev.sensor)
+        if sensor is None or not math.isfinite(ev.ts):
+            return _EMPTY
+        out: list[AlertDecision] = []
+        if self._pending:
+            out.extend(self._pending)
+            self._pending = []
+        if ev.late and ev.ts <= self.live_ts:
+            self.late_events += 1  # history only: the trainer reads it from the event store
+            return out
+        live = not ev.late
+        if live and ev.ts >= self.live_ts:
+            out.extend(self.on_tick(ev.ts))
+        kind = sensor.kind
+        if kind in ("button", "smoke", "gas", "water_leak", "battery", "fault"):
+            if live:
+                out.extend(self._device_event(sensor, ev))
+            return out
+        if ev.ts < self.live_ts:
+            return out  # out of order: never roll the live state backwards
+        self.live_ts = ev.ts
+        act = self.tracker.classify(ev)
+        if act is None:
+            return out
+        decisions = self._on_activity(act)
+        if not live:
+            decisions = [d for d in decisions if d.action == "close"]
+        out.extend(decisions)
+        return out
+
+    def on_tick(self, now: float) -> list[AlertDecision]:
+        """Cheap unless a deadline has passed."""
+        if now < self._next:
+            return _EMPTY
+        return self._fire(now)
+
+    # ------------------------------------------------------------------ devices and hazards
+    def _device_event(self, sensor: SensorInfo, ev: Event) -> list[AlertDecision]:
+        on = ev.value >= 0.5
+        where = _ROOM_WORDS.get(sensor.room, sensor.room)
+        at_clock = self._clock_str(ev.ts)
+        if sensor.kind == "button":
+            if not on:
+                return _EMPTY
+            return self._raise(
+                "emergency_button",
+                "danger",
+                sensor.room,
+                f"emergency button pressed in {where} at {at_clock}",
+                ev.ts,
+                {"sensor": sensor.id},
+            )
+        if sensor.kind in HAZARD_KINDS:
+            name = {"smoke": "smoke", "gas": "gas", "water_leak": "water leak"}[sensor.kind]
+            severity: Severity = "caution" if sensor.kind == "water_leak" else "danger"
+            if on:
+                return self._raise(
+                    sensor.kind,
+                    severity,
+                    sensor.room,
+                    f"{name} detected in {where} at {at_clock}",
+                    ev.ts,
+                    {"sensor": sensor.id},
+                )
+            if sensor.kind == "water_leak":
+                return self._close("water_leak", ev.ts, f"water sensor in {where} dry again")
+            return _EMPTY
+        target = sensor.of or sensor.id
+        bad = ev.value < self.thresholds.low_battery_pct if sensor.kind == "battery" else on
+        if bad:
+            self._faulty.add(target)
+        elif sensor.kind == "battery" and ev.value < self.thresholds.low_battery_pct + 5:
+            return _EMPTY  # hysteresis
+        else:
+            self._faulty.discard(target)
+        if self._faulty:
+            names = ", ".join(sorted(self._faulty))
+            return self._raise(
+                "device_fault",
+                "caution",
+                sensor.room,
+                f"sensor(s) {names} report a fault or a low battery: the home is partly unwatched",
+                ev.ts,
+                {"sensors": sorted(self._faulty)},
+            )
+        return self._close("device_fault", ev.ts, "all sensors working again")
+
+    # ------------------------------------------------------------------ activity
+    def _on_activity(self, act: Activity) -> list[AlertDecision]:
+        out: list[AlertDecision] = []
+        ts = act.ts
+        for kind in CLOSE_ON_ACTIVITY:
+            if kind in self.open:
+                out.extend(
+                    self._close(kind, ts, f"activity again: {describe_context(act.key, self.sensors)}")
+                )
+        thr = self.thresholds
+        self._caution_at = self._danger_at = self._bath_at = self._noact_at = INF
+        self._routine_at = self._wake_at = INF
+        if act.exterior:
+            if self._out_since is None:
+                self._out_since = ts
+                if thr.is_night(self.clock.hour(ts)):
+                    self._night_at = ts + thr.night_exit_return_min * 60.0
+            elif ts - self._out_since > DOOR_PASSAGE_S:
+                self._out_since = ts  # coming back in: wait for activity inside
+        else:
+            self._out_since = None
+            self._night_at = INF
+            if "night_exit" in self.open:
+                out.extend(self._close("night_exit", ts, "activity inside the home again"))
+            self._arm_home_deadlines(act)
+        self.last = act
+        self._update_next()
+        return out
+
+    def _arm_home_deadlines(self, act: Activity) -> None:
+        thr = self.thresholds
+        ts = act.ts
+        local = self.clock.local_seconds(ts)
+        hour = int((local % 86400.0) // 3600.0)
+        weekend = 1 if (int(local // 86400.0) + 3) % 7 >= 5 else 0
+        rkey = room_key(act.room, act.resting)
+        row = self.tables.lookup(act.key, rkey)
+        caution = float(self.tables.caution[row, hour, weekend])
+        danger = float(self.tables.danger[row, hour, weekend])
+        if not (caution > 0 and danger > 0):  # NaN/negative from a model: FR-12
+            self._pending.extend(self._fallback("the personal model gives an impossible limit", ts))
+            row = self.tables.lookup(act.key, rkey)
+            caution = float(self.tables.caution[row, hour, weekend])
+            danger = float(self.tables.danger[row, hour, weekend])
+        self._caution_at = ts + max(caution, thr.inactivity_caution_floor_min * 60.0)
+        self._danger_at = ts + max(danger, thr.inactivity_danger_floor_min * 60.0)
+        self._noact_at = ts + thr.no_activity_hours * 3600.0
+        if in_wet_room(act):
+            self._bath_at = ts + thr.bathroom_stay_min * 60.0
+        if not act.resting:
+            self._routine_at = ts + thr.routine_min_silence_hours * 3600.0
+        self._arm_wake(act, local)
+
+    def _arm_wake(self, act: Activity, local: float) -> None:
+        model = self.model
+        if model is None or not (act.resting or act.room == "bedroom"):
+            return
+        wake = model.routine.get("wake_p90")
+        if wake is None or model.routine.get("nights", 0) < 3:
+            return
+        hour = (local % 86400.0) / 3600.0
+        limit = float(wake) + self.thresholds.late_wakeup_margin_min / 60.0
+        day = int(local // 86400.0)
+        if hour >= 18.0:
+            day += 1
+        elif hour >= limit:
+            return
+        self._wake_at = self.clock.epoch_of_local(day, limit)
+
+    def _update_next(self) -> None:
+        self._next = min(
+            self._caution_at,
+            self._danger_at,
+            self._bath_at,
+            self._noact_at,
+            self._night_at,
+            self._routine_at,
+            self._wake_at,
+        )
+
+    # ------------------------------------------------------------------ deadlines
+    def _fire(self, now: float) -> list[AlertDecision]:
+        out: list[AlertDecision] = []
+        last = self.last
+        if last is not None:
+            still = now - last.ts
+            where = _ROOM_WORDS.get(last.room, last.room)
+            if now >= self._danger_at:
+                out.extend(self._inactivity(now, still, "danger"))
+                self._danger_at = self._caution_at = INF
+            elif now >= self._caution_at:
+                out.extend(self._inactivity(now, still, "caution"))
+                self._caution_at = INF
+            if now >= self._bath_at:
+                out.extend(
+                    self._raise(
+                        "bathroom_stay",
+                        "danger",
+                        last.room,
+                        f"no movement for {format_duration(still)} in {where} "
+                        f"(fixed limit {format_duration(self.thresholds.bathroom_stay_min * 60)})",
+                        now,
+                        {"still_for_s": still},
+                    )
+                )
+                self._bath_at = INF
+            if now >= self._noact_at:
+                out.extend(
+                    self._raise(
+                        "no_activity",
+                        "danger",
+                        last.room,
+                        f"nothing at all has happened at home for {format_duration(still)} "
+                        f"(fixed limit {format_duration(self.thresholds.no_activity_hours * 3600)}); "
+                        f"last seen in {where} at {self._clock_str(last.ts)}",
+                        now,
+                        {"still_for_s": still},
+                    )
+                )
+                self._noact_at = INF
+            if now >= self._night_at:
+                out.extend(
+                    self._raise(
+                        "night_exit",
+                        "danger",
+                        "entrance",
+                        f"the front door opened at night at {self._clock_str(last.ts)} and nobody has been "
+                        f"sensed inside for {format_duration(still)}",
+                        now,
+                        {"door_at": last.ts},
+                    )
+                )
+                self._night_at = INF
+            if now >= self._routine_at:
+                out.extend(self._routine_silence(now, last))
+            if now >= self._wake_at:
+                out.extend(self._late_wakeup(now, last))
+                self._wake_at = INF
+        else:
+            self._night_at = INF
+        self._update_next()
+        return out
+
+    def _inactivity(self, now: float, still: float, severity: Severity) -> list[AlertDecision]:
+        last = self.last
+        assert last is not None
+        local = self.clock.local_seconds(last.ts)
+        hour = int((local % 86400.0) // 3600.0)
+        weekend = 1 if (int(local // 86400.0) + 3) % 7 >= 5 else 0
+        row = self.tables.lookup(last.key, room_key(last.room, last.resting))
+        usual = float(self.tables.usual[row, hour, weekend])
+        limit = self._danger_at - last.ts if severity == "danger" else self._caution_at - last.ts
+        where = _ROOM_WORDS.get(last.room, last.room)
+        what = describe_context(last.key, self.sensors)
+        text = f"no movement for {format_duration(still)} since {where} (last: {what} at {self._clock_str(last.ts)}); "
+        if usual > 0:
+            text += (
+                f"{_day_part(hour, weekend)} the resident is normally never still there for more than "
+                f"{format_duration(usual)}"
+            )
+        else:
+            text += f"no personal data for this situation yet; typical limit {format_duration(limit)}"
+        text += self._model_note()
+        details: dict[str, Any] = {
+            "still_for_s": still,
+            "limit_s": limit,
+            "usual_max_s": usual,
+            "context": last.key,
+            "last_sensor": last.sensor,
+            "model_days": self.model.days if self.model else 0,
+            "model_young": self.model is None or self.model.days < self.thresholds.young_model_days,
+        }
+        return self._raise("inactivity", severity, last.room, text, now, details)
+
+    def _routine_silence(self, now: float, last: Activity) -> list[AlertDecision]:
+        model = self.model
+        thr = self.thresholds
+        if model is None:
+            self._routine_at = INF
+            return _EMPTY
+        start = self.clock.local_seconds(last.ts)
+        end = self.clock.local_seconds(now)
+        first = int(start // 3600.0) + 1
+        slots = [(h % 24, 1 if ((h // 24) + 3) % 7 >= 5 else 0) for h in range(first, int(end // 3600.0))]
+        p = model.silence_p(slots)
+        if p >= thr.routine_silence_p:
+            self._routine_at = now + 3600.0 - (end % 3600.0)  # re-check at the next full hour
+            return _EMPTY
+        self._routine_at = INF
+        usual = [round(100 * float(model.p_active[h, wk])) for h, wk in slots]
+        where = _ROOM_WORDS.get(last.room, last.room)
+        text = (
+            f"a silent stretch: nothing since {self._clock_str(last.ts)} ({where}), although at these hours "
+            f"the resident is usually active (on {min(usual)}-{max(usual)} % of days per hour)"
+        ) + self._model_note()
+        return self._raise(
+            "routine_deviation",
+            "caution",
+            last.room,
+            text,
+            now,
+            {"reason": "silence", "silence_p": p, "since": last.ts},
+        )
+
+    def _late_wakeup(self, now: float, last: Activity) -> list[AlertDecision]:
+        model = self.model
+        if model is None:
+            return _EMPTY
+        wake = float(model.routine["wake_p90"])
+        text = (
+            f"not up yet at {self._clock_str(now)}: last sign of life {self._clock_str(last.ts)} in "
+            f"{_ROOM_WORDS.get(last.room, last.room)}; usually up by {_hhmm(wake)} at the latest"
+        ) + self._model_note()
+        return self._raise("routine_deviation", "caution", last.room, text, now, {"reason": "late_wakeup"})
+
+    # ------------------------------------------------------------------ latch
+    def _raise(
+        self,
+        kind: str,
+        severity: Severity,
+        room: str | None,
+        evidence: str,
+        at: float,
+        details: dict[str, Any],
+    ) -> list[AlertDecision]:
+        current = self.open.get(kind)
+        if current is None:
+            decision = AlertDecision("open", kind, severity, room, evidence, at, details)
+            self.open[kind] = decision
+            return [decision]
+        if _RANK[severity] < _RANK[current.severity]:
+            severity = current.severity
+        decision = AlertDecision("update", kind, severity, room, evidence, at, details)
+        self.open[kind] = decision
+        return [decision]
+
+    def _close(self, kind: str, at: float, evidence: str) -> list[AlertDecision]:
+        current = self.open.pop(kind, None)
+        if current is None:
+            return _EMPTY
+        return [AlertDecision("close", kind, current.severity, current.room, evidence, at, {})]
+
+    # ------------------------------------------------------------------ words
+    def _model_note(self) -> str:
+        model = self.model
+        if model is None:
+            return " (no personal model yet: using typical values)"
+        if model.days < self.thresholds.young_model_days:
+            return f" (model still learning: {model.days} days of data, using typical values)"
+        return ""
+
+    def _clock_str(self, ts: float) -> str:
+        return datetime.fromtimestamp(ts, UTC).astimezone(self.clock.tz).strftime("%H:%M")
+
+
+def _hhmm(hour: float) -> str:
+    hour %= 24.0
+    h = int(hour)
+    m = min(59, round((hour - h) * 60))
+    return f"{h:02d}:{m:02d}"

@@ -1,0 +1,152 @@
+"""Basic value types of the detection core: sensors, events, alert decisions.
+
+Everything here is plain Python (no database, no Redis) so that the same code runs in the
+live detector service, in the trainer, in dataset replay and in the evaluation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+SENSOR_KINDS: frozenset[str] = frozenset(
+    {
+        "motion",
+        "door",
+        "contact",
+        "presence",
+        "power",
+        "light",
+        "flush",
+        "button",
+        "smoke",
+        "gas",
+        "water_leak",
+        "temperature",
+        "battery",
+        "fault",
+    }
+)
+ROOMS: frozenset[str] = frozenset(
+    {"bedroom", "living", "kitchen", "bathroom", "toilet", "entrance", "hall", "other"}
+)
+
+#: Sensor kinds whose events show that a person did something in the home.
+ACTIVITY_KINDS: frozenset[str] = frozenset(
+    {"motion", "door", "contact", "presence", "power", "light", "flush"}
+)
+#: Sensor kinds that are hard safety rules (no model may silence them).
+HAZARD_KINDS: frozenset[str] = frozenset({"smoke", "gas", "water_leak"})
+#: Rooms where the bathroom-stay rule applies.
+WET_ROOMS: frozenset[str] = frozenset({"bathroom", "toilet"})
+
+#: A power reading above this many watts counts as "appliance in use".
+POWER_ON_WATTS = 15.0
+
+Action = Literal["open", "update", "close"]
+Severity = Literal["caution", "danger"]
+
+ALERT_KINDS: tuple[str, ...] = (
+    "inactivity",
+    "routine_deviation",
+    "emergency_button",
+    "smoke",
+    "gas",
+    "water_leak",
+    "night_exit",
+    "bathroom_stay",
+    "no_activity",
+    "model_fault",
+    "device_fault",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class SensorInfo:
+    """One sensor of a home. ``of`` names the sensor a battery/fault sensor reports on."""
+
+    id: str
+    kind: str
+    room: str
+    of: str | None = None
+
+    def __post_init__(self) -> None:
+        if not self.id:
+            raise ValueError("sensor id must not be empty")
+        if self.kind not in SENSOR_KINDS:
+            raise ValueError(
+                f"sensor {self.id!r}: unknown kind {self.kind!r} (known: {sorted(SENSOR_KINDS)})"
+            )
+        if self.room not in ROOMS:
+            raise ValueError(f"sensor {self.id!r}: unknown room {self.room!r} (known: {sorted(ROOMS)})")
+
+    @property
+    def is_exterior_door(self) -> bool:
+        return self.kind == "door" and self.room == "entrance"
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One sensor reading. ``ts`` is epoch seconds (UTC); ``late`` marks backlog delivered after the fact."""
+
+    ts: float
+    sensor: str
+    value: float
+    late: bool = False
+
+
+@dataclass(slots=True)
+class AlertDecision:
+    """What the detector wants the alert lifecycle to do for one alert kind of one home."""
+
+    action: Action
+    kind: str
+    severity: Severity
+    room: str | None
+    evidence: str
+    at: float
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "action": self.action,
+            "kind": self.kind,
+            "severity": self.severity,
+            "room": self.room,
+            "evidence": self.evidence,
+            "at": self.at,
+            "details": self.details,
+        }
+
+
+def sensors_from_mapping(raw: dict[str, Any]) -> dict[str, SensorInfo]:
+    """Build sensors from the ``"sensors"`` object of SENSORS.json (``{id: {kind, room, of?}}``)."""
+    out: dict[str, SensorInfo] = {}
+    for sid, spec in raw.items():
+        if not isinstance(spec, dict):
+            raise ValueError(f"sensor {sid!r}: expected an object with 'kind' and 'room'")
+        missing = [k for k in ("kind", "room") if k not in spec]
+        if missing:
+            raise ValueError(f"sensor {sid!r}: missing {', '.join(missing)}")
+        of = spec.get("of")
+        out[str(sid)] = SensorInfo(
+            str(sid), str(spec["kind"]), str(spec["room"]), None if of is None else str(of)
+        )
+    for s in out.values():
+        if s.of is not None and s.of not in out:
+            raise ValueError(f"sensor {s.id!r}: 'of' refers to unknown sensor {s.of!r}")
+    return out
+
+
+def format_duration(seconds: float) -> str:
+    """Human duration: '2 h 10 min', '25 min', '40 s'."""
+    seconds = max(0.0, float(seconds))
+    if seconds < 60:
+        return f"{round(seconds)} s"
+    minutes = round(seconds / 60.0)
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, mins = divmod(minutes, 60)
+    if hours >= 48 and mins == 0:
+        return f"{hours} h"
+    return f"{hours} h {mins} min" if mins else f"{hours} h"

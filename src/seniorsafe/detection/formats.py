@@ -1,0 +1,139 @@
+"""EVENTS.csv / SENSORS.json / ALERTS.jsonl: reading with precise error messages, writing."""
+
+from __future__ import annotations
+
+import csv
+import math
+from collections.abc import Iterable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import orjson
+
+from .events import Event, SensorInfo, sensors_from_mapping
+
+
+class InputError(ValueError):
+    """Bad input file: says which file, which line and what is wrong."""
+
+    def __init__(self, path: str | Path, message: str, line: int | None = None) -> None:
+        self.path = str(path)
+        self.line = line
+        self.detail = message
+        where = f"{self.path}, line {line}" if line is not None else self.path
+        super().__init__(f"{where}: {message}")
+
+
+def load_zone(name: str, path: str | Path = "<timezone>") -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise InputError(path, f"unknown time zone {name!r} (use an IANA name such as 'Europe/Paris')") from exc
+
+
+def read_sensors_json(path: str | Path) -> tuple[str, dict[str, SensorInfo]]:
+    """SENSORS.json -> (timezone name, sensors by id)."""
+    p = Path(path)
+    try:
+        raw = orjson.loads(p.read_bytes())
+    except FileNotFoundError as exc:
+        raise InputError(p, "file not found") from exc
+    except orjson.JSONDecodeError as exc:
+        raise InputError(p, f"not valid JSON ({exc})") from exc
+    if not isinstance(raw, dict):
+        raise InputError(p, 'expected an object {"timezone": ..., "sensors": {...}}')
+    tz = raw.get("timezone")
+    if not isinstance(tz, str) or not tz:
+        raise InputError(p, 'missing "timezone" (an IANA name such as "Europe/Paris")')
+    load_zone(tz, p)
+    sensors = raw.get("sensors")
+    if not isinstance(sensors, dict) or not sensors:
+        raise InputError(p, 'missing or empty "sensors" object')
+    try:
+        return tz, sensors_from_mapping(sensors)
+    except ValueError as exc:
+        raise InputError(p, str(exc)) from exc
+
+
+def write_sensors_json(path: str | Path, tz: str, sensors: dict[str, SensorInfo]) -> None:
+    body: dict[str, Any] = {"timezone": tz, "sensors": {}}
+    for s in sensors.values():
+        spec: dict[str, Any] = {"kind": s.kind, "room": s.room}
+        if s.of is not None:
+            spec["of"] = s.of
+        body["sensors"][s.id] = spec
+    Path(path).write_bytes(orjson.dumps(body, option=orjson.OPT_INDENT_2) + b"\n")
+
+
+def parse_ts(text: str, tz: ZoneInfo) -> float:
+    """ISO 8601 -> epoch seconds; a time without an offset is local time in ``tz``."""
+    dt = datetime.fromisoformat(text.strip())
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=tz)
+    return dt.timestamp()
+
+
+def read_events_csv(path: str | Path, sensors: dict[str, SensorInfo], tz: str) -> list[Event]:
+    """EVENTS.csv -> events sorted by time (stable)."""
+    p = Path(path)
+    zone = load_zone(tz, p)
+    events: list[Event] = []
+    try:
+        fh = p.open(newline="", encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise InputError(p, "file not found") from exc
+    with fh:
+        reader = csv.reader(fh)
+        try:
+            header = next(reader, None)
+            if header is None:
+                raise InputError(p, "empty file (expected the header 'ts,sensor,value')", 1)
+            names = [h.strip().lstrip("\ufeff") for h in header]
+            if names != ["ts", "sensor", "value"]:
+                raise InputError(p, f"header must be 'ts,sensor,value', found {','.join(names)!r}", 1)
+            for row in reader:
+                line = reader.line_num
+                if not row or all(not c.strip() for c in row):
+                    continue
+                events.append(_parse_row(p, line, row, sensors, zone))
+        except UnicodeDecodeError as exc:
+            raise InputError(p, f"not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
+        except csv.Error as exc:
+            raise InputError(p, f"malformed CSV ({exc})", reader.line_num) from exc
+    events.sort(key=lambda e: e.ts)
+    return events
+
+
+def _parse_row(p: Path, line: int, row: list[str], sensors: dict[str, SensorInfo], zone: ZoneInfo) -> Event:
+    if len(row) != 3:
+        raise InputError(p, f"expected 3 columns (ts,sensor,value), found {len(row)}", line)
+    ts_text, sensor, value_text = (c.strip() for c in row)
+    try:
+        ts = parse_ts(ts_text, zone)
+    except ValueError as exc:
+        raise InputError(p, f"bad timestamp {ts_text!r} (expected ISO 8601, e.g. 2024-03-01T07:15:00)", line) from exc
+    if sensor not in sensors:
+        raise InputError(p, f"unknown sensor {sensor!r} (not listed in the sensors file)", line)
+    try:
+        value = float(value_text)
+    except ValueError as exc:
+        raise InputError(p, f"value {value_text!r} is not a number", line) from exc
+    if not math.isfinite(value):
+        raise InputError(p, f"value {value_text!r} is not a finite number", line)
+    return Event(ts, sensor, value)
+
+
+def write_events_csv(path: str | Path, events: Iterable[Event], tz: str) -> int:
+    zone = ZoneInfo(tz)
+    n = 0
+    with Path(path).open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh, lineterminator="\n")
+        w.writerow(["ts", "sensor", "value"])
+        for ev in events:
+            ts = datetime.fromtimestamp(ev.ts, zone).isoformat()
+            v = int(ev.value) if float(ev.value).is_integer() else ev.value
+            w.writerow([ts, ev.sensor, v])
+            n += 1
+    return n

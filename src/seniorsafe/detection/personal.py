@@ -1,0 +1,626 @@
+"""The personal model: one per resident, learned only from that resident's own history.
+
+Inactivity model
+    For every "context" (the last thing the resident did: which sensor, in which state, at which
+    hour of the day, on a weekday or at the weekend) the model keeps a histogram of how long the
+    home then stayed still before the next action. From it the detector derives, per context, how
+    long a stillness may last before it is far beyond this person's own normal.
+    Cold start: each level is shrunk towards its parent (sensor context -> room -> population
+    prior) with pseudo-counts, so population priors rule on day one and personal data takes over
+    as days accumulate. Gaps after the exterior door (the resident went out) are not stillness and
+    are learned as time out of home instead.
+
+Routine model
+    Per day: wake-up and bedtime (the long quiet stretch at night), kitchen activity, bathroom
+    visits (count, at night, duration), time out of home; per hour of the week: how often the
+    resident is active when at home. Used for the "missing evening" and "not up yet" cautions and
+    for the human summary.
+"""
+
+from __future__ import annotations
+
+import bisect
+import io
+import itertools
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import orjson
+from scipy.special import erfc
+
+from .activity import Activity, ActivityTracker, LocalClock, room_key
+from .events import WET_ROOMS, Event, SensorInfo, format_duration
+
+MODEL_FORMAT = "seniorsafe.personal-model"
+MODEL_VERSION = 1
+
+#: histogram bin edges for stillness durations (seconds): 30 s .. 96 h, log spaced
+EDGES: np.ndarray = np.geomspace(30.0, 96 * 3600.0, 81)
+N_BINS = len(EDGES) - 1
+#: stillness shorter than this is not a pause (sensor chatter, on/off pairs) and is not learned
+MIN_GAP_S = 60.0
+#: a gap after the exterior door longer than this is time out of home
+AWAY_MIN_S = 15 * 60.0
+#: pseudo-counts (in pauses) of each shrinkage level: room <- prior, key <- room, key+daytype <- key
+K_ROOM, K_KEY, K_DAYTYPE = 30.0, 15.0, 10.0
+#: smoothing of the hour-of-day dimension (hours)
+HOUR_SIGMA = 1.0
+#: days of pseudo-data behind the routine priors
+ROUTINE_PRIOR_DAYS = 3.0
+
+# population priors of stillness (lognormal: median seconds, sigma) by context class, day / night
+_PRIOR_DAY = {"active": (5 * 60.0, 1.3), "resting": (45 * 60.0, 1.0), "bedroom": (10 * 60.0, 1.5)}
+_PRIOR_NIGHT = {"active": (60 * 60.0, 1.4), "resting": (180 * 60.0, 0.9), "bedroom": (180 * 60.0, 0.9)}
+CLASSES = ("active", "resting", "bedroom")
+
+
+def _night_weight(hour: int) -> float:
+    """1 in the night (22:00-07:00), 0 by day, with one-hour ramps."""
+    if hour >= 23 or hour < 6:
+        return 1.0
+    if hour in (22, 6):
+        return 0.5
+    return 0.0
+
+
+def _lognormal_survival(median: float, sigma: float) -> np.ndarray:
+    z = (np.log(EDGES[:-1]) - math.log(median)) / (sigma * math.sqrt(2.0))
+    return np.asarray(0.5 * erfc(z))
+
+
+def prior_survival_table() -> np.ndarray:
+    """(class, hour, edge) survival of the population prior."""
+    out = np.zeros((len(CLASSES), 24, N_BINS))
+    for ci, cls in enumerate(CLASSES):
+        day = _lognormal_survival(*_PRIOR_DAY[cls])
+        night = _lognormal_survival(*_PRIOR_NIGHT[cls])
+        for h in range(24):
+            w = _night_weight(h)
+            out[ci, h] = (1 - w) * day + w * night
+    return out
+
+
+_PRIOR_S = prior_survival_table()
+
+
+def _hour_kernel() -> np.ndarray:
+    d = np.abs(np.arange(24)[:, None] - np.arange(24)[None, :])
+    d = np.minimum(d, 24 - d)
+    return np.asarray(np.exp(-0.5 * (d / HOUR_SIGMA) ** 2))
+
+
+_KERNEL = _hour_kernel()
+
+
+def _bin_of(gap: float) -> int:
+    j = int(np.searchsorted(EDGES, gap, side="right")) - 1
+    return min(max(j, 0), N_BINS - 1)
+
+
+def _prior_p_active() -> np.ndarray:
+    p = np.full(24, 0.15)
+    p[8:21] = 0.8
+    p[[7, 21]] = 0.6
+    return p
+
+
+@dataclass(slots=True)
+class ThresholdTables:
+    """Per-context stillness limits (seconds) for one model at one sensitivity: cached by the detector."""
+
+    key_index: dict[str, int]
+    room_index: dict[str, int]
+    caution: np.ndarray  # (n_keys + n_rooms, 24, 2)
+    danger: np.ndarray
+    usual: np.ndarray  # longest stillness seen in that context (0 = none seen)
+    support: np.ndarray  # pauses behind that context
+
+    def lookup(self, key: str, rkey: str) -> int:
+        """Row of a context: its own, else its room's, else the generic one."""
+        i = self.key_index.get(key)
+        if i is None:
+            i = self.room_index.get(rkey)
+            if i is None:
+                i = self.room_index["@other"]
+        return i
+
+
+@dataclass
+class PersonalModel:
+    """A resident's learned normal. Build with :meth:`fit`; store with :meth:`to_bytes`."""
+
+    tz: str
+    keys: list[str]
+    key_room: list[str]  # room-level parent key of each key (e.g. "@kitchen", "@bedroom+rest")
+    counts: np.ndarray  # (n_keys, 24, 2, N_BINS) pauses by context
+    p_active: np.ndarray  # (24, 2) chance the resident is active in an hour at home
+    routine: dict[str, Any]
+    metrics: dict[str, Any]
+    feedback_factor: np.ndarray = field(default_factory=lambda: np.ones((0, 24, 2)))  # (n_keys, 24, 2)
+    young_days: int = 14
+
+    # ------------------------------------------------------------------ building
+    @classmethod
+    def fit(
+        cls,
+        events: Iterable[Event],
+        sensors: dict[str, SensorInfo],
+        tz: str,
+        feedback: Sequence[tuple[float, str]] = (),
+    ) -> PersonalModel:
+        """Learn from this resident's own history (any order); ``feedback`` = (time, kind) false alarms."""
+        fitter = ModelFitter(sensors, tz)
+        fitter.add(sorted(events, key=lambda e: e.ts))
+        return fitter.model(feedback)
+
+    @classmethod
+    def prior(cls, tz: str = "UTC") -> PersonalModel:
+        """The population prior alone (a resident without any history)."""
+        return ModelFitter({}, tz).model()
+
+    # ------------------------------------------------------------------ properties
+    @property
+    def days(self) -> int:
+        return int(self.metrics.get("days", 0))
+
+    @property
+    def is_young(self) -> bool:
+        return self.days < self.young_days
+
+    def validate(self) -> None:
+        """Raise ValueError when the model holds nonsense (NaN, negative, wrong shapes)."""
+        n = len(self.keys)
+        if self.counts.shape != (n, 24, 2, N_BINS):
+            raise ValueError(f"counts shape {self.counts.shape} does not match {n} keys")
+        if len(self.key_room) != n:
+            raise ValueError("key_room length does not match keys")
+        if not np.all(np.isfinite(self.counts)) or np.any(self.counts < 0):
+            raise ValueError("counts contain NaN, infinite or negative values")
+        if self.p_active.shape != (24, 2) or not np.all((self.p_active >= 0) & (self.p_active <= 1)):
+            raise ValueError("p_active must be (24, 2) probabilities")
+        if self.feedback_factor.shape != (n, 24, 2) or not np.all(self.feedback_factor >= 1.0):
+            raise ValueError("feedback_factor must be (n_keys, 24, 2) values >= 1")
+
+    # ------------------------------------------------------------------ thresholds
+    def tables(self, caution_p: float, danger_p: float) -> ThresholdTables:
+        """Stillness limits per context at the given sensitivities (vectorised; a few ms)."""
+        self.validate()
+        rooms = sorted(set(self.key_room) | {room_key(r, False) for r in _ALL_ROOMS} | {"@other"})
+        room_index = {r: i for i, r in enumerate(rooms)}
+        n_keys = len(self.keys)
+        counts = self.counts.astype(np.float64)
+        smooth = np.einsum("hg,kgdb->khdb", _KERNEL, counts) if n_keys else counts
+        pooled = smooth.sum(axis=2)  # (K, 24, B)
+        room_counts = np.zeros((len(rooms), 24, N_BINS))
+        for k, r in enumerate(self.key_room):
+            room_counts[room_index[r]] += pooled[k]
+        room_class = np.array([_class_of_room_key(r) for r in rooms], dtype=np.int64)
+        s_room = _blend(room_counts, K_ROOM, _PRIOR_S[room_class])  # (R, 24, B)
+        key_parent = np.array([room_index[r] for r in self.key_room], dtype=np.int64)
+        s_key = _blend(pooled, K_KEY, s_room[key_parent]) if n_keys else np.zeros((0, 24, N_BINS))
+        s_kd = _blend(smooth, K_DAYTYPE, s_key[:, :, None, :]) if n_keys else np.zeros((0, 24, 2, N_BINS))
+        s_all = np.concatenate([s_kd, np.repeat(s_room[:, :, None, :], 2, axis=2)], axis=0)
+        factor = np.concatenate([self.feedback_factor, np.ones((len(rooms), 24, 2))], axis=0)
+        caution = _limit(s_all, caution_p) * factor
+        danger = np.maximum(_limit(s_all, danger_p) * factor, caution)
+        seen = np.concatenate([smooth, np.zeros((len(rooms), 24, 2, N_BINS))], axis=0)
+        support = seen.sum(axis=3)
+        usual = _longest_seen(seen)
+        return ThresholdTables(
+            key_index={k: i for i, k in enumerate(self.keys)},
+            room_index={r: n_keys + i for i, r in enumerate(rooms)},
+            caution=caution,
+            danger=danger,
+            usual=usual,
+            support=support,
+        )
+
+    def silence_p(self, hours: Sequence[tuple[int, int]]) -> float:
+        """Chance of no activity at all during these full (hour, weekend) slots at home."""
+        logp = 0.0
+        for h, wk in hours:
+            logp += math.log(max(1e-9, 1.0 - float(self.p_active[h, wk])))
+        return math.exp(logp)
+
+    # ------------------------------------------------------------------ serialisation
+    def to_bytes(self) -> bytes:
+        """Versioned compact artifact (npz with a JSON header)."""
+        header = {
+            "format": MODEL_FORMAT,
+            "version": MODEL_VERSION,
+            "tz": self.tz,
+            "keys": self.keys,
+            "key_room": self.key_room,
+            "routine": self.routine,
+            "metrics": self.metrics,
+            "young_days": self.young_days,
+        }
+        nz = np.nonzero(self.counts)
+        buf = io.BytesIO()
+        np.savez_compressed(
+            buf,
+            header=np.frombuffer(orjson.dumps(header, option=orjson.OPT_SERIALIZE_NUMPY), dtype=np.uint8),
+            nz_index=np.stack(nz).astype(np.uint16) if nz[0].size else np.zeros((4, 0), np.uint16),
+            nz_value=self.counts[nz].astype(np.float32),
+            p_active=self.p_active.astype(np.float32),
+            feedback_factor=self.feedback_factor.astype(np.float32),
+        )
+        return buf.getvalue()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> PersonalModel:
+        """Load an artifact; ValueError if it is not a model of a version this code reads."""
+        try:
+            with np.load(io.BytesIO(data), allow_pickle=False) as z:
+                header = orjson.loads(z["header"].tobytes())
+                nz_index, nz_value = z["nz_index"], z["nz_value"]
+                p_active, feedback = z["p_active"], z["feedback_factor"]
+        except Exception as exc:  # zip/npz/json errors of a corrupted artifact
+            raise ValueError(f"not a personal model artifact: {exc}") from exc
+        if header.get("format") != MODEL_FORMAT:
+            raise ValueError("not a personal model artifact")
+        if header.get("version") != MODEL_VERSION:
+            raise ValueError(f"unsupported model version {header.get('version')!r} (this code reads 1)")
+        keys = list(header["keys"])
+        counts = np.zeros((len(keys), 24, 2, N_BINS), dtype=np.float32)
+        if nz_value.size:
+            counts[tuple(nz_index.astype(np.int64))] = nz_value
+        model = cls(
+            tz=header["tz"],
+            keys=keys,
+            key_room=list(header["key_room"]),
+            counts=counts,
+            p_active=p_active.astype(np.float64),
+            routine=header["routine"],
+            metrics=header["metrics"],
+            feedback_factor=feedback.astype(np.float64),
+            young_days=int(header.get("young_days", 14)),
+        )
+        model.validate()
+        return model
+
+    # ------------------------------------------------------------------ for humans
+    def summary(self) -> str:
+        r, m = self.routine, self.metrics
+        lines = [f"Personal model: {m.get('days', 0)} days of data, {m.get('pauses', 0)} pauses learned."]
+        if self.is_young:
+            lines.append(f"Still learning (fewer than {self.young_days} days): typical values fill the gaps.")
+        if r.get("wake_median") is not None:
+            lines.append(
+                f"Usually up at {_clock(r['wake_median'])} (latest {_clock(r['wake_p90'])}), "
+                f"in bed at {_clock(r['bed_median'])}."
+            )
+        if r.get("bathroom_visits_median") is not None:
+            lines.append(
+                f"Bathroom: about {r['bathroom_visits_median']:.0f} visits a day, "
+                f"{r['night_bathroom_median']:.0f} at night, usually {r['bathroom_minutes_median']:.0f} min."
+            )
+        if r.get("kitchen_hours_median") is not None:
+            lines.append(f"Kitchen active in about {r['kitchen_hours_median']:.0f} hours of the day.")
+        if r.get("out_hours_median") is not None:
+            lines.append(f"Out of home about {r['out_hours_median']:.1f} h a day.")
+        if m.get("feedback_used"):
+            lines.append(f"{m['feedback_used']} false alarm(s) marked by staff made the model less eager.")
+        return "\n".join(lines)
+
+
+_ALL_ROOMS = ("bedroom", "living", "kitchen", "bathroom", "toilet", "entrance", "hall", "other")
+
+
+def _class_of_room_key(rkey: str) -> int:
+    if rkey.endswith("+rest"):
+        return CLASSES.index("resting")
+    if rkey.startswith("@bedroom"):
+        return CLASSES.index("bedroom")
+    return CLASSES.index("active")
+
+
+def _blend(counts: np.ndarray, k: float, parent_s: np.ndarray) -> np.ndarray:
+    """Survival at each edge: personal tail counts shrunk towards the parent curve with k pseudo-counts."""
+    tail = np.flip(np.cumsum(np.flip(counts, axis=-1), axis=-1), axis=-1)
+    n = tail[..., :1]
+    return np.asarray((tail + k * parent_s) / (n + k))
+
+
+def _limit(surv: np.ndarray, p: float) -> np.ndarray:
+    """Smallest edge where survival <= p (the upper end of the grid when never)."""
+    below = surv <= p
+    idx = np.where(below.any(axis=-1), below.argmax(axis=-1), N_BINS - 1)
+    return np.asarray(EDGES[idx])
+
+
+def _longest_seen(counts: np.ndarray) -> np.ndarray:
+    present = counts > 0.3
+    last = N_BINS - 1 - np.argmax(np.flip(present, axis=-1), axis=-1)
+    return np.where(present.any(axis=-1), EDGES[last + 1], 0.0)
+
+
+def _clock(hour: float) -> str:
+    hour = hour % 24.0
+    h = int(hour)
+    m = round((hour - h) * 60)
+    if m == 60:
+        h, m = (h + 1) % 24, 0
+    return f"{h:02d}:{m:02d}"
+
+
+class ModelFitter:
+    """Incremental trainer: feed time-ordered events chunk by chunk, take a model at any moment.
+
+    ``PersonalModel.fit`` is this class used once; dataset replay uses it incrementally (nightly
+    retraining in simulated time without re-reading the whole history).
+    """
+
+    def __init__(self, sensors: dict[str, SensorInfo], tz: str) -> None:
+        self.sensors = sensors
+        self.tz = tz
+        self.clock = LocalClock(tz)
+        self.tracker = ActivityTracker(sensors)
+        self.key_index: dict[str, int] = {}
+        self.key_room_votes: list[dict[str, int]] = []
+        self._gap_rows: list[tuple[int, int, int, int]] = []  # key, hour, weekend, bin
+        self._counts = np.zeros((0, 24, 2, N_BINS), dtype=np.float64)
+        self.prev: Activity | None = None
+        # activity stream for routine statistics and feedback lookup
+        self.a_ts: list[float] = []
+        self.a_key: list[int] = []
+        self.a_room: list[str] = []
+        self.a_exterior: list[bool] = []
+        self.a_resting: list[bool] = []
+        self.last_ts = -math.inf
+
+    def add(self, events: Iterable[Event]) -> None:
+        """Add events in time order (events older than the last one added are skipped)."""
+        classify = self.tracker.classify
+        for ev in events:
+            if ev.ts < self.last_ts:
+                continue
+            self.last_ts = ev.ts
+            act = classify(ev)
+            if act is not None:
+                self._add_activity(act)
+
+    def _key_id(self, act: Activity) -> int:
+        i = self.key_index.get(act.key)
+        if i is None:
+            i = len(self.key_index)
+            self.key_index[act.key] = i
+            self.key_room_votes.append({})
+        votes = self.key_room_votes[i]
+        rk = room_key(act.room, act.resting)
+        votes[rk] = votes.get(rk, 0) + 1
+        return i
+
+    def _add_activity(self, act: Activity) -> None:
+        kid = self._key_id(act)
+        prev = self.prev
+        if prev is not None and not prev.exterior:
+            gap = act.ts - prev.ts
+            if gap >= MIN_GAP_S:
+                pk = self.a_key[-1]
+                self._gap_rows.append(
+                    (pk, int(self.clock.hour(prev.ts)), self.clock.weekend(prev.ts), _bin_of(gap))
+                )
+        self.prev = act
+        self.a_ts.append(act.ts)
+        self.a_key.append(kid)
+        self.a_room.append(act.room)
+        self.a_exterior.append(act.exterior)
+        self.a_resting.append(act.resting)
+
+    def _flush_counts(self) -> np.ndarray:
+        n_keys = len(self.key_index)
+        if self._counts.shape[0] < n_keys:
+            grown = np.zeros((n_keys, 24, 2, N_BINS))
+            grown[: self._counts.shape[0]] = self._counts
+            self._counts = grown
+        if self._gap_rows:
+            rows = np.asarray(self._gap_rows, dtype=np.int64)
+            np.add.at(self._counts, (rows[:, 0], rows[:, 1], rows[:, 2], rows[:, 3]), 1.0)
+            self._gap_rows = []
+        return self._counts
+
+    def model(self, feedback: Sequence[tuple[float, str]] = ()) -> PersonalModel:
+        counts = self._flush_counts().copy()
+        keys = list(self.key_index)
+        key_room = [max(v, key=lambda r: v[r]) if v else "@other" for v in self.key_room_votes]
+        ts = np.asarray(self.a_ts, dtype=np.float64)
+        routine, p_active, days = _routine_stats(self, ts)
+        factor = np.ones((len(keys), 24, 2))
+        used = self._apply_feedback(feedback, factor, p_active)
+        metrics = {
+            "days": days,
+            "events_used": len(self.a_ts),
+            "pauses": int(counts.sum()),
+            "contexts": len(keys),
+            "first_ts": float(ts[0]) if ts.size else None,
+            "last_ts": float(ts[-1]) if ts.size else None,
+            "feedback_used": used,
+        }
+        return PersonalModel(
+            tz=self.tz,
+            keys=keys,
+            key_room=key_room,
+            counts=counts,
+            p_active=p_active,
+            routine=routine,
+            metrics=metrics,
+            feedback_factor=factor,
+        )
+
+    def _apply_feedback(
+        self, feedback: Sequence[tuple[float, str]], factor: np.ndarray, p_active: np.ndarray
+    ) -> int:
+        """Staff-marked false alarms make the model less eager in that context (FR-13)."""
+        used = 0
+        for at, kind in feedback:
+            i = bisect.bisect_right(self.a_ts, at) - 1
+            if i < 0:
+                continue
+            last = self.a_ts[i]
+            hour, wk = int(self.clock.hour(last)), self.clock.weekend(last)
+            if kind == "inactivity":
+                for dh in (-1, 0, 1):
+                    factor[self.a_key[i], (hour + dh) % 24, wk] *= 1.5
+                used += 1
+            elif kind == "routine_deviation":
+                h = hour
+                for _ in range(int(min(24, (at - last) // 3600 + 1))):
+                    p_active[h % 24, wk] *= 0.6
+                    h += 1
+                used += 1
+        return used
+
+
+def _routine_stats(fitter: ModelFitter, ts: np.ndarray) -> tuple[dict[str, Any], np.ndarray, int]:
+    """Daily routine figures and the hour-of-week activity pattern."""
+    clock = fitter.clock
+    prior = np.repeat(_prior_p_active()[:, None], 2, axis=1)
+    if ts.size == 0:
+        return {}, prior, 0
+    local = ts + np.array([clock.offset(t) for t in ts])
+    day = (local // 86400).astype(np.int64)
+    hour = ((local % 86400) // 3600).astype(np.int64)
+    first_day, last_day = int(day[0]), int(day[-1])
+    n_days_span = last_day - first_day + 1
+    days_with_data = int(np.unique(day).size)
+    # hours at home / active (an hour is "away" when covered by time out after the exterior door)
+    active = np.zeros((n_days_span, 24), dtype=bool)
+    active[day - first_day, hour] = True
+    away = np.zeros((n_days_span, 24), dtype=bool)
+    exterior = np.asarray(fitter.a_exterior, dtype=bool)
+    out_by_day = np.zeros(n_days_span)
+    gaps = np.diff(local)
+    for i in np.nonzero(exterior[:-1] & (gaps > AWAY_MIN_S))[0]:
+        start, end = local[i], local[i + 1]
+        h0, h1 = int(start // 3600), int(end // 3600)
+        for hh in range(h0 + 1, h1):  # full hours inside the absence
+            d = hh // 24 - first_day
+            if 0 <= d < n_days_span:
+                away[d, hh % 24] = True
+        d0 = int(start // 86400) - first_day
+        if 0 <= d0 < n_days_span:
+            out_by_day[d0] += (end - start) / 3600.0
+    # the first and last (partial) days are not representative of whole-hour activity
+    home = ~away
+    home[0, : int(hour[0]) + 1] = False
+    home[-1, int(hour[-1]) :] = False
+    weekend = ((np.arange(first_day, last_day + 1) + 3) % 7 >= 5).astype(np.int64)
+    p_active = np.zeros((24, 2))
+    for wk in (0, 1):
+        rows = weekend == wk
+        n_home = home[rows].sum(axis=0).astype(np.float64)
+        n_act = (active[rows] & home[rows]).sum(axis=0).astype(np.float64)
+        p_active[:, wk] = (n_act + ROUTINE_PRIOR_DAYS * prior[:, wk]) / (n_home + ROUTINE_PRIOR_DAYS)
+    p_active = np.clip(p_active, 0.01, 0.99)
+    routine = _daily_routine(fitter, local, day, first_day, n_days_span, out_by_day)
+    routine["active_hours_by_hour"] = [round(float(x), 3) for x in p_active[:, 0]]
+    return routine, p_active, days_with_data
+
+
+def _daily_routine(
+    fitter: ModelFitter,
+    local: np.ndarray,
+    day: np.ndarray,
+    first_day: int,
+    n_days: int,
+    out_by_day: np.ndarray,
+) -> dict[str, Any]:
+    rooms = fitter.a_room
+    exterior = fitter.a_exterior
+    # sleep: the longest quiet stretch per night; bedroom, bathroom, toilet and hall events do not break it
+    breaking = [not (r in ("bedroom", "hall") or r in WET_ROOMS) for r in rooms]
+    idx = [i for i, b in enumerate(breaking) if b]
+    wake: dict[int, float] = {}
+    bed: dict[int, float] = {}
+    best: dict[int, float] = {}
+    for a, b in itertools.pairwise(idx):
+        if exterior[a]:
+            continue
+        start, end = local[a], local[b]
+        length = end - start
+        if length < 3 * 3600:
+            continue
+        mid = (start + end) / 2.0
+        night = int((mid + 12 * 3600) // 86400)  # night belongs to the day it ends on (noon cut)
+        mid_hour = ((mid % 86400) / 3600.0 + 12.0) % 24.0  # hours since previous noon
+        if not 8.0 <= mid_hour <= 22.0:  # midpoint between 20:00 and 10:00
+            continue
+        if length > best.get(night, 0.0):
+            best[night] = length
+            bed[night] = (start % 86400) / 3600.0
+            wake[night] = (end % 86400) / 3600.0
+    # bathroom visits: clusters of wet-room events separated by more than 10 minutes
+    visits = np.zeros(n_days)
+    night_visits = np.zeros(n_days)
+    durations: list[float] = []
+    cl_start = cl_end = None
+    wet_idx = [i for i, r in enumerate(rooms) if r in WET_ROOMS]
+    for i in [*wet_idx, -1]:
+        t = local[i] if i >= 0 else math.inf
+        if cl_end is not None and t - cl_end <= 600:
+            cl_end = t
+            continue
+        if cl_start is not None and cl_end is not None:
+            d = int(cl_start // 86400) - first_day
+            visits[d] += 1
+            durations.append((cl_end - cl_start) / 60.0)
+            h = (cl_start % 86400) / 3600.0
+            if h < 5.0 or h >= 23.5:
+                night_visits[d] += 1
+        cl_start = cl_end = t
+    kitchen_hours = np.zeros(n_days)
+    kh = {
+        (int(d), int((t % 86400) // 3600))
+        for t, d, r in zip(local, day, rooms, strict=False)
+        if r == "kitchen"
+    }
+    for d, _h in kh:
+        kitchen_hours[d - first_day] += 1
+    full = slice(1, n_days - 1) if n_days > 2 else slice(0, n_days)
+
+    def med(x: Iterable[float]) -> float | None:
+        arr = np.asarray(list(x), dtype=np.float64)
+        return round(float(np.median(arr)), 2) if arr.size else None
+
+    def q(x: Iterable[float], p: float) -> float | None:
+        arr = np.asarray(list(x), dtype=np.float64)
+        return round(float(np.quantile(arr, p)), 2) if arr.size else None
+
+    bed_h = [b if b >= 12 else b + 24 for b in bed.values()]
+    return {
+        "nights": len(wake),
+        "wake_median": med(wake.values()),
+        "wake_p90": q(wake.values(), 0.9),
+        "bed_median": (med(bed_h) or 0.0) % 24 if bed_h else None,
+        "bathroom_visits_median": med(visits[full]),
+        "night_bathroom_median": med(night_visits[full]),
+        "bathroom_minutes_median": med(durations),
+        "kitchen_hours_median": med(kitchen_hours[full]),
+        "out_hours_median": med(out_by_day[full]),
+    }
+
+
+def describe_context(key: str, sensors: dict[str, SensorInfo]) -> str:
+    """'fridge opened', 'motion', 'bed occupied' ... for evidence texts."""
+    sid, _, state = key.partition("=")
+    s = sensors.get(sid)
+    if s is None:
+        return sid
+    word = {
+        "door": ("closed", "opened"),
+        "contact": ("closed", "opened"),
+        "presence": ("left", "occupied"),
+        "power": ("switched off", "switched on"),
+        "light": ("switched off", "switched on"),
+    }.get(s.kind)
+    if word is None or not state:
+        return f"{s.kind} sensor {sid}"
+    return f"{sid} {word[1] if state == '1' else word[0]}"
+
+
+def format_limit(seconds: float) -> str:
+    return format_duration(seconds)

@@ -1,0 +1,34 @@
+"""Alembic environment: runs migrations over a synchronous psycopg connection."""
+
+from __future__ import annotations
+
+from alembic import context
+from sqlalchemy import create_engine, pool
+
+from seniorsafe.config import get_settings
+from seniorsafe.db import sync_url
+from seniorsafe.models import Base
+
+config = context.config
+url = config.get_main_option("sqlalchemy.url") or sync_url(get_settings().database_url)
+
+
+def run_offline() -> None:
+    context.configure(url=url, target_metadata=Base.metadata, literal_binds=True, compare_type=True)
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def run_online() -> None:
+    engine = create_engine(url, poolclass=pool.NullPool)
+    with engine.connect() as connection:
+        context.configure(connection=connection, target_metadata=Base.metadata, compare_type=True)
+        with context.begin_transaction():
+            context.run_migrations()
+    engine.dispose()
+
+
+if context.is_offline_mode():
+    run_offline()
+else:
+    run_online()
