@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
@@ -17,10 +18,12 @@ from seniorsafe.bus import Bus
 from seniorsafe.config import Settings, get_settings
 from seniorsafe.db import Database
 from seniorsafe.deps import AppState
-from seniorsafe.errors import install_problem_handlers
+from seniorsafe.errors import document_problems, install_problem_handlers
 from seniorsafe.homes.api import router as homes_router
 from seniorsafe.seniors.api import router as seniors_router
 from seniorsafe.storage import make_storage
+from seniorsafe.telemetry.api import router as telemetry_router
+from seniorsafe.web import mount_dashboard
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +56,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(accounts_router)
     app.include_router(seniors_router)
     app.include_router(homes_router)
+    app.include_router(telemetry_router)
 
     @app.get("/healthz", tags=["health"], summary="Liveness: the process answers")
     async def healthz() -> dict[str, str]:
@@ -78,4 +82,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return JSONResponse({"status": "ready" if ready else "not ready", "checks": checks},
                             status_code=200 if ready else 503)
 
+    mount_dashboard(app)  # the built dashboard (web/dist) at /, only if it exists
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = document_problems(get_openapi(
+                title=app.title, version=app.version, description=app.description, routes=app.routes))
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
     return app

@@ -14,11 +14,16 @@ from typing import Annotated
 import typer
 
 from seniorsafe.config import get_settings
+from seniorsafe.telemetry.cli import broker_app, hub_cmd, ingest_cmd, simulate_cmd
 
 app = typer.Typer(help="Senior Safe Things: api, workers and operator tasks.", no_args_is_help=True,
                   pretty_exceptions_enable=False)
 db_app = typer.Typer(help="Database schema migrations.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+app.command("ingest")(ingest_cmd)
+app.command("hub")(hub_cmd)
+app.command("simulate")(simulate_cmd)
+app.add_typer(broker_app, name="broker")
 
 
 def _setup_logging(level: str = "INFO") -> None:

@@ -10,7 +10,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEV_JWT_SECRET = "dev-only-insecure-jwt-secret-change-me"  # noqa: S105 - refused in production
+DEV_JWT_SECRET = "dev-only-insecure-jwt-secret-change-me"
 
 
 class Settings(BaseSettings):

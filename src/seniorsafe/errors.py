@@ -125,3 +125,47 @@ def install_problem_handlers(app: FastAPI) -> None:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return problem_response(500, "Internal error", "an unexpected error occurred; it has been logged",
                                 slug="internal", instance=request.url.path)
+
+
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "title": "Problem",
+    "type": "object",
+    "description": "RFC 9457 problem details",
+    "required": ["type", "title", "status", "detail"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "instance": {"type": "string"},
+        "errors": {
+            "type": "array",
+            "items": {"type": "object", "properties": {"field": {"type": "string"}, "message": {"type": "string"},
+                                                       "type": {"type": ["string", "null"]}}},
+        },
+    },
+}
+
+_PROBLEM_CONTENT = {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+PROBLEM_STATUSES = {
+    "400": "Bad request", "401": "Not signed in, or the token is invalid", "403": "Not allowed for this role",
+    "404": "Not found, or not visible to the caller", "409": "Conflicts with existing data",
+    "413": "Payload too large", "415": "Unsupported media type", "422": "Invalid input (fields named in errors)",
+    "429": "Rate limited",
+}
+
+
+def document_problems(openapi: dict[str, Any]) -> dict[str, Any]:
+    """Declare problem-details responses on every operation (replacing FastAPI's default 422 shape)."""
+    openapi.setdefault("components", {}).setdefault("schemas", {})["Problem"] = PROBLEM_SCHEMA
+    schemas = openapi["components"]["schemas"]
+    schemas.pop("HTTPValidationError", None)
+    schemas.pop("ValidationError", None)
+    for path_item in openapi.get("paths", {}).values():
+        for operation in path_item.values():
+            if not isinstance(operation, dict) or "responses" not in operation:
+                continue
+            responses = operation["responses"]
+            for status, description in PROBLEM_STATUSES.items():
+                responses[status] = {"description": description, "content": _PROBLEM_CONTENT}
+    return openapi

@@ -16,7 +16,7 @@ from seniorsafe.homes.models import DeviceStatus, Home, Hub, Room, Sensor, Senso
 from seniorsafe.seniors.models import Guardian, Mobility, RiskLevel, Senior, Sex, StaffAssignment
 
 DEMO_ORG = "Haeundae Home Care (demo)"
-DEMO_PASSWORD = "demo-password-1"  # noqa: S105 - demo data only; `seed-demo` refuses to run in production
+DEMO_PASSWORD = "demo-password-1"
 
 
 @dataclass

@@ -3,9 +3,10 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
 
 from seniorsafe.accounts.models import Role
+from seniorsafe.schemas_common import reject_null
 
 Password = Field(min_length=10, max_length=128, description="10 to 128 characters")
 
@@ -44,6 +45,8 @@ class OrganisationUpdate(BaseModel):
     name: str | None = Field(None, min_length=1, max_length=200)
     phone: str | None = Field(None, max_length=40)
 
+    _not_null = field_validator("name", mode="before")(reject_null)
+
 
 class UserOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
@@ -76,6 +79,8 @@ class UserUpdate(BaseModel):
     phone: str | None = Field(None, max_length=40)
     role: Role | None = None
     is_active: bool | None = None
+
+    _not_null = field_validator("name", "role", "is_active", mode="before")(reject_null)
 
 
 class AuditOut(BaseModel):

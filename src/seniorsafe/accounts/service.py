@@ -141,7 +141,8 @@ async def revoke_all_sessions(
     families = set(await session.scalars(
         select(RefreshToken.family_id).where(RefreshToken.user_id == user_id, RefreshToken.revoked_at.is_(None))
     ))
-    families.discard(keep)  # type: ignore[arg-type]
+    if keep is not None:
+        families.discard(keep)
     for family in families:
         await revoke_family(session, bus, settings, family)
     return len(families)

@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from seniorsafe.homes.models import Connectivity, DeviceStatus, Room, SensorKind
+from seniorsafe.schemas_common import reject_null
 
 DEVICE_ID = r"^[A-Za-z0-9][A-Za-z0-9_-]{2,63}$"
 
@@ -37,6 +38,7 @@ class HomeUpdate(BaseModel):
     rooms: list[Room] | None = Field(None, max_length=30)
 
     _tz = field_validator("timezone")(_check_timezone)
+    _not_null = field_validator("timezone", "rooms", mode="before")(reject_null)
 
 
 class HomeOut(BaseModel):
@@ -93,6 +95,8 @@ class SensorUpdate(BaseModel):
     label: str | None = Field(None, max_length=200)
     config: dict[str, Any] | None = None
 
+    _not_null = field_validator("kind", "room", "config", mode="before")(reject_null)
+
 
 class SensorOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
@@ -116,6 +120,8 @@ class RobotIn(BaseModel):
 class RobotUpdate(BaseModel):
     model: str | None = Field(None, min_length=1, max_length=100)
     dock_room: Room | None = None
+
+    _not_null = field_validator("model", "dock_room", mode="before")(reject_null)
 
 
 class RobotOut(BaseModel):

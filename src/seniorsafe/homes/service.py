@@ -25,6 +25,7 @@ from seniorsafe.homes.schemas import (
 )
 from seniorsafe.seniors.models import Senior
 from seniorsafe.seniors.service import get_visible_senior, visible_to
+from seniorsafe.telemetry import dynsec
 
 Device = TypeVar("Device", Hub, Robot)
 
@@ -78,10 +79,8 @@ async def update_home(session: AsyncSession, principal: Principal, home_id: uuid
                       ip: str | None) -> Home:
     home = await get_visible_home(session, principal, home_id)
     changes = data.model_dump(exclude_unset=True, mode="json")
-    if "timezone" in changes and changes["timezone"] is None:
-        raise Invalid("timezone cannot be empty", extra={"errors": [{"field": "timezone", "message": "required"}]})
     for field, value in changes.items():
-        setattr(home, field, value if value is not None or field == "address" else [])
+        setattr(home, field, value)
     record(session, action="home.updated", entity="home", entity_id=home.id, org_id=principal.org_id,
            actor_id=principal.user_id, ip=ip, fields=sorted(changes))
     await session.commit()
@@ -148,6 +147,7 @@ async def register_hub(session: AsyncSession, principal: Principal, home_id: uui
     record(session, action="credential.issued", entity="hub", entity_id=hub.id, org_id=principal.org_id,
            actor_id=principal.user_id, ip=ip)
     await session.commit()
+    await dynsec.on_hub_credential(session, hub.id, credential.secret)
     return hub, credential
 
 
@@ -168,6 +168,7 @@ async def rotate_hub_credential(session: AsyncSession, principal: Principal, hub
     record(session, action="credential.rotated", entity="hub", entity_id=hub.id, org_id=principal.org_id,
            actor_id=principal.user_id, ip=ip)
     await session.commit()
+    await dynsec.on_hub_credential(session, hub.id, credential.secret)
     return credential
 
 
@@ -178,6 +179,7 @@ async def revoke_hub(session: AsyncSession, principal: Principal, hub_id: str, i
     record(session, action="credential.revoked", entity="hub", entity_id=hub.id, org_id=principal.org_id,
            actor_id=principal.user_id, ip=ip)
     await session.commit()
+    await dynsec.on_hub_revoked(session, hub.id)
     return hub
 
 
@@ -187,6 +189,7 @@ async def delete_hub(session: AsyncSession, principal: Principal, hub_id: str, i
     record(session, action="hub.deleted", entity="hub", entity_id=hub_id, org_id=principal.org_id,
            actor_id=principal.user_id, ip=ip)
     await session.commit()
+    await dynsec.on_hub_deleted(hub_id)
 
 
 # ---------------------------------------------------------------- sensors
@@ -231,8 +234,6 @@ async def update_sensor(session: AsyncSession, principal: Principal, sensor_pk: 
     sensor = await get_visible_sensor(session, principal, sensor_pk)
     changes: dict[str, Any] = data.model_dump(exclude_unset=True)
     for field, value in changes.items():
-        if value is None and field in ("kind", "room", "config"):
-            raise Invalid(f"{field} cannot be null", extra={"errors": [{"field": field, "message": "required"}]})
         setattr(sensor, field, value)
     record(session, action="sensor.updated", entity="sensor", entity_id=sensor.id, org_id=principal.org_id,
            actor_id=principal.user_id, ip=ip, fields=sorted(changes))
@@ -294,8 +295,6 @@ async def update_robot(session: AsyncSession, principal: Principal, robot_id: st
     robot = await get_visible_robot(session, principal, robot_id)
     changes = data.model_dump(exclude_unset=True)
     for field, value in changes.items():
-        if value is None:
-            raise Invalid(f"{field} cannot be null", extra={"errors": [{"field": field, "message": "required"}]})
         setattr(robot, field, value)
     record(session, action="robot.updated", entity="robot", entity_id=robot.id, org_id=principal.org_id,
            actor_id=principal.user_id, ip=ip, fields=sorted(changes))

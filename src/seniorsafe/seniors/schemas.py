@@ -4,8 +4,9 @@ import uuid
 from datetime import date, datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
 
+from seniorsafe.schemas_common import reject_null
 from seniorsafe.seniors.models import Mobility, RiskLevel, Sex
 
 Channel = Literal["email", "sms", "voice", "push"]
@@ -48,6 +49,9 @@ class SeniorUpdate(BaseModel):
     notes: str | None = Field(None, max_length=10_000)
     video_consent: bool | None = None
 
+    _not_null = field_validator("name", "health_conditions", "medications", "video_consent",
+                                mode="before")(reject_null)
+
 
 class SeniorSummary(BaseModel):
     id: uuid.UUID
@@ -66,8 +70,8 @@ class SeniorPage(BaseModel):
 
 
 class NotificationPreferences(BaseModel):
-    channels: list[Channel] = Field(default_factory=lambda: ["sms"], max_length=4)
-    severities: list[Severity] = Field(default_factory=lambda: ["danger"], max_length=2)
+    channels: list[Channel] = Field(default_factory=lambda: list[Channel](["sms"]), max_length=4)
+    severities: list[Severity] = Field(default_factory=lambda: list[Severity](["danger"]), max_length=2)
     quiet_hours: tuple[str, str] | None = Field(
         None, description="HH:MM-HH:MM local time during which cautions wait; danger is never held back")
 
@@ -90,6 +94,8 @@ class GuardianUpdate(BaseModel):
     notification_preferences: NotificationPreferences | None = None
     user_id: uuid.UUID | None = None
     priority: int | None = Field(None, ge=1, le=10)
+
+    _not_null = field_validator("name", "notification_preferences", "priority", mode="before")(reject_null)
 
 
 class GuardianOut(BaseModel):

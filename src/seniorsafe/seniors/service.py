@@ -39,7 +39,7 @@ def visible_to(principal: Principal) -> ColumnElement[bool]:
     return and_(same_org, linked)
 
 
-def visible_senior_ids(principal: Principal) -> Select[tuple[uuid.UUID]]:
+def visible_senior_ids(principal: Principal) -> Select[uuid.UUID]:
     return select(Senior.id).where(visible_to(principal))
 
 
@@ -165,8 +165,6 @@ async def update_senior(session: AsyncSession, principal: Principal, senior_id: 
                         ip: str | None) -> Senior:
     senior = await get_visible_senior(session, principal, senior_id, for_update=True)
     changes = data.model_dump(exclude_unset=True)
-    if changes.get("name", "") is None:
-        raise Invalid("name cannot be empty", extra={"errors": [{"field": "name", "message": "required"}]})
     for field, value in changes.items():
         setattr(senior, field, value)
     record(session, action="senior.updated", entity="senior", entity_id=senior.id, org_id=principal.org_id,
@@ -209,13 +207,13 @@ def normalise_photo(raw: bytes, content_type: str | None, settings: Settings) ->
             if probe.width * probe.height > MAX_PIXELS:
                 raise PayloadTooLarge("photo has too many pixels")
             probe.verify()
-        with Image.open(io.BytesIO(raw)) as image:
-            image.load()
-            image = image.convert("RGB")
-            image.thumbnail((settings.photo_max_side, settings.photo_max_side))
-            out = io.BytesIO()
-            image.save(out, "JPEG", quality=85, optimize=True)
-            return out.getvalue()
+        with Image.open(io.BytesIO(raw)) as decoded:
+            decoded.load()
+            image = decoded.convert("RGB")
+        image.thumbnail((settings.photo_max_side, settings.photo_max_side))
+        out = io.BytesIO()
+        image.save(out, "JPEG", quality=85, optimize=True)
+        return out.getvalue()
     except (UnidentifiedImageError, OSError, SyntaxError, Image.DecompressionBombError) as exc:
         raise Invalid("photo could not be decoded as an image",
                       extra={"errors": [{"field": "file", "message": "not a decodable image"}]}) from exc
@@ -311,8 +309,6 @@ async def update_guardian(session: AsyncSession, principal: Principal, senior_id
         await _check_guardian_user(session, principal, changes["user_id"])
     if data.notification_preferences is not None:
         changes["notification_preferences"] = data.notification_preferences.model_dump(mode="json")
-    if changes.get("name", "") is None:
-        raise Invalid("name cannot be empty", extra={"errors": [{"field": "name", "message": "required"}]})
     for field, value in changes.items():
         setattr(guardian, field, value)
     record(session, action="guardian.updated", entity="guardian", entity_id=guardian.id, org_id=principal.org_id,

