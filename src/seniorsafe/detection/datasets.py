@@ -48,9 +48,35 @@ _ROOM_WORDS = [
     ("toilet", ("toilet",)),
     ("bedroom", ("bedroom", "bed ", "bed,", "dresser", "jewelry")),
     ("entrance", ("front", "main", "foyer", "porch", "entrance")),
-    ("kitchen", ("kitchen", "fridge", "refrigerator", "freezer", "cupboard", "cutlary", "cutlery", "microwave",
-                 "toaster", "cooktop", "stove", "plates", "cups", "pans", "groceries", "dishwasher", "pantry",
-                 "gootsteen", "burner", "oven", "coffee", "cereal", "containers", "garbage")),
+    (
+        "kitchen",
+        (
+            "kitchen",
+            "fridge",
+            "refrigerator",
+            "freezer",
+            "cupboard",
+            "cutlary",
+            "cutlery",
+            "microwave",
+            "toaster",
+            "cooktop",
+            "stove",
+            "plates",
+            "cups",
+            "pans",
+            "groceries",
+            "dishwasher",
+            "pantry",
+            "gootsteen",
+            "burner",
+            "oven",
+            "coffee",
+            "cereal",
+            "containers",
+            "garbage",
+        ),
+    ),
     ("living", ("living", "couch", "seat", "piano", "sofa", "den", "dinning", "dining", "tv")),
     ("hall", ("hall", "keys")),
 ]
@@ -76,7 +102,8 @@ def guess_kind(label: str, sensor_type: str = "") -> str:
         return "light"
     if "electric" in text:
         return "power"
-    if "door" in text and not any(w in text for w in ("cupboard", "cabinet", "dresser", "fridge", "oven")):
+    furniture = ("cupboard", "cabinet", "dresser", "fridge", "oven", "drawer", "closet")
+    if "door" in text and not any(w in text for w in furniture):
         return "door"
     return "contact"
 
@@ -84,14 +111,16 @@ def guess_kind(label: str, sensor_type: str = "") -> str:
 def _sensor(sid: str, label: str, sensor_type: str = "", place: str = "") -> SensorInfo:
     kind = guess_kind(label, sensor_type)
     room = guess_room(place, label) if place else guess_room(label)
-    if kind == "door" and room == "entrance" or re.search(r"front ?door|main ?door", label.lower()):
+    if (kind == "door" and room == "entrance") or re.search(r"front ?door|main ?door", label.lower()):
         kind, room = "door", "entrance"
     if kind == "door" and room not in ("entrance", "bathroom", "toilet", "bedroom", "kitchen", "living", "hall"):
         room = "hall"
     return SensorInfo(sid, kind, room)
 
 
-def _interval_events(rows: list[tuple[datetime, datetime, str]], sensors: dict[str, SensorInfo], tz: str) -> list[Event]:
+def _interval_events(
+    rows: list[tuple[datetime, datetime, str]], sensors: dict[str, SensorInfo], tz: str
+) -> list[Event]:
     zone = ZoneInfo(tz)
     out: list[Event] = []
     for start, end, sid in rows:
@@ -138,7 +167,7 @@ def _read_kasteren_rows(path: Path, skip_header_until: str) -> tuple[list[tuple[
     started = False
     for line in path.read_text(encoding="latin-1").splitlines():
         if not started:
-            started = line.startswith(skip_header_until)
+            started = line.startswith(skip_header_until) and "\t" in line
             continue
         cols = [c.strip() for c in line.split("\t") if c.strip()]
         if not cols or cols[0].startswith("--") or cols[0].startswith("Length"):

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from .activity import Activity, ActivityTracker, LocalClock, in_wet_room, room_key
-from .events import HAZARD_KINDS, AlertDecision, Event, SensorInfo, Severity, format_duration
+from .events import HAZARD_KINDS, WET_ROOMS, AlertDecision, Event, SensorInfo, Severity, format_duration
 from .personal import PersonalModel, ThresholdTables, describe_context
 from .thresholds import Thresholds
 
@@ -22,6 +22,8 @@ INF = math.inf
 _EMPTY: list[AlertDecision] = []
 _RANK = {"caution": 1, "danger": 2}
 #: alert kinds that close by themselves as soon as the resident is seen acting again
+#: rooms whose activity does not mean "up and about" (night toilet visits)
+WAKE_NEUTRAL_ROOMS = frozenset({"bedroom", "bathroom", "toilet", "hall"})
 CLOSE_ON_ACTIVITY = ("inactivity", "bathroom_stay", "no_activity", "routine_deviation")
 #: a second exterior-door event within this time belongs to the same passage (open + close)
 DOOR_PASSAGE_S = 5 * 60.0
@@ -74,6 +76,10 @@ class HomeDetector:
         self.live_ts = -INF
         self.late_events = 0
         self._out_since: float | None = None
+        self._up_local = -INF  # local time of the last activity outside bedroom/bathroom/hall
+        self._wet_watched = {
+            s.room for s in self.sensors.values() if s.kind in ("motion", "presence") and s.room in WET_ROOMS
+        }
         self._faulty: set[str] = set()
         self._pending: list[AlertDecision] = []
         # deadlines (epoch seconds)
@@ -176,9 +182,18 @@ class HomeDetector:
 
     def on_tick(self, now: float) -> list[AlertDecision]:
         """Cheap unless a deadline has passed."""
-        if now < self._next:
+        if now < self._next and not self._pending:
             return _EMPTY
-        return self._fire(now)
+        out = self._pending
+        self._pending = []
+        if now >= self._next:
+            out.extend(self._fire(now))
+        return out
+
+    @property
+    def next_deadline(self) -> float:
+        """The next moment at which a tick can change anything (``inf`` when none is armed)."""
+        return self._next
 
     # ------------------------------------------------------------------ devices and hazards
     def _device_event(self, sensor: SensorInfo, ev: Event) -> list[AlertDecision]:
@@ -237,9 +252,7 @@ class HomeDetector:
         ts = act.ts
         for kind in CLOSE_ON_ACTIVITY:
             if kind in self.open:
-                out.extend(
-                    self._close(kind, ts, f"activity again: {describe_context(act.key, self.sensors)}")
-                )
+                out.extend(self._close(kind, ts, f"activity again: {describe_context(act.key, self.sensors)}"))
         thr = self.thresholds
         self._caution_at = self._danger_at = self._bath_at = self._noact_at = INF
         self._routine_at = self._wake_at = INF
@@ -278,15 +291,20 @@ class HomeDetector:
         self._caution_at = ts + max(caution, thr.inactivity_caution_floor_min * 60.0)
         self._danger_at = ts + max(danger, thr.inactivity_danger_floor_min * 60.0)
         self._noact_at = ts + thr.no_activity_hours * 3600.0
-        if in_wet_room(act):
+        if in_wet_room(act) and act.room in self._wet_watched:
             self._bath_at = ts + thr.bathroom_stay_min * 60.0
         if not act.resting:
             self._routine_at = ts + thr.routine_min_silence_hours * 3600.0
         self._arm_wake(act, local)
 
     def _arm_wake(self, act: Activity, local: float) -> None:
+        """'Not up yet': armed by bedroom activity at night when the resident has not been up since."""
         model = self.model
-        if model is None or not (act.resting or act.room == "bedroom"):
+        if act.room != "bedroom" and not (act.resting and act.room == "bedroom"):
+            if act.room not in WAKE_NEUTRAL_ROOMS:
+                self._up_local = local
+            return
+        if model is None:
             return
         wake = model.routine.get("wake_p90")
         if wake is None or model.routine.get("nights", 0) < 3:
@@ -296,8 +314,8 @@ class HomeDetector:
         day = int(local // 86400.0)
         if hour >= 18.0:
             day += 1
-        elif hour >= limit:
-            return
+        elif hour >= limit or self._up_local >= day * 86400.0 + 4 * 3600.0:
+            return  # past the limit already, or up and about since 04:00
         self._wake_at = self.clock.epoch_of_local(day, limit)
 
     def _update_next(self) -> None:

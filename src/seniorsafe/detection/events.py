@@ -27,14 +27,10 @@ SENSOR_KINDS: frozenset[str] = frozenset(
         "fault",
     }
 )
-ROOMS: frozenset[str] = frozenset(
-    {"bedroom", "living", "kitchen", "bathroom", "toilet", "entrance", "hall", "other"}
-)
+ROOMS: frozenset[str] = frozenset({"bedroom", "living", "kitchen", "bathroom", "toilet", "entrance", "hall", "other"})
 
 #: Sensor kinds whose events show that a person did something in the home.
-ACTIVITY_KINDS: frozenset[str] = frozenset(
-    {"motion", "door", "contact", "presence", "power", "light", "flush"}
-)
+ACTIVITY_KINDS: frozenset[str] = frozenset({"motion", "door", "contact", "presence", "power", "light", "flush"})
 #: Sensor kinds that are hard safety rules (no model may silence them).
 HAZARD_KINDS: frozenset[str] = frozenset({"smoke", "gas", "water_leak"})
 #: Rooms where the bathroom-stay rule applies.
@@ -74,9 +70,7 @@ class SensorInfo:
         if not self.id:
             raise ValueError("sensor id must not be empty")
         if self.kind not in SENSOR_KINDS:
-            raise ValueError(
-                f"sensor {self.id!r}: unknown kind {self.kind!r} (known: {sorted(SENSOR_KINDS)})"
-            )
+            raise ValueError(f"sensor {self.id!r}: unknown kind {self.kind!r} (known: {sorted(SENSOR_KINDS)})")
         if self.room not in ROOMS:
             raise ValueError(f"sensor {self.id!r}: unknown room {self.room!r} (known: {sorted(ROOMS)})")
 
@@ -129,9 +123,7 @@ def sensors_from_mapping(raw: dict[str, Any]) -> dict[str, SensorInfo]:
         if missing:
             raise ValueError(f"sensor {sid!r}: missing {', '.join(missing)}")
         of = spec.get("of")
-        out[str(sid)] = SensorInfo(
-            str(sid), str(spec["kind"]), str(spec["room"]), None if of is None else str(of)
-        )
+        out[str(sid)] = SensorInfo(str(sid), str(spec["kind"]), str(spec["room"]), None if of is None else str(of))
     for s in out.values():
         if s.of is not None and s.of not in out:
             raise ValueError(f"sensor {s.id!r}: 'of' refers to unknown sensor {s.of!r}")

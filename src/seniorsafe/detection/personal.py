@@ -45,9 +45,11 @@ MIN_GAP_S = 60.0
 #: a gap after the exterior door longer than this is time out of home
 AWAY_MIN_S = 15 * 60.0
 #: pseudo-counts (in pauses) of each shrinkage level: room <- prior, key <- room, key+daytype <- key
-K_ROOM, K_KEY, K_DAYTYPE = 30.0, 15.0, 10.0
+K_ROOM, K_KEY, K_DAYTYPE = 15.0, 6.0, 6.0
 #: smoothing of the hour-of-day dimension (hours)
-HOUR_SIGMA = 1.0
+HOUR_SIGMA = 1.5
+#: the routine model describes this many recent days
+ROUTINE_WINDOW_DAYS = 56
 #: days of pseudo-data behind the routine priors
 ROUTINE_PRIOR_DAYS = 3.0
 
@@ -93,11 +95,6 @@ def _hour_kernel() -> np.ndarray:
 
 
 _KERNEL = _hour_kernel()
-
-
-def _bin_of(gap: float) -> int:
-    j = int(np.searchsorted(EDGES, gap, side="right")) - 1
-    return min(max(j, 0), N_BINS - 1)
 
 
 def _prior_p_active() -> np.ndarray:
@@ -361,7 +358,7 @@ class ModelFitter:
         self.tracker = ActivityTracker(sensors)
         self.key_index: dict[str, int] = {}
         self.key_room_votes: list[dict[str, int]] = []
-        self._gap_rows: list[tuple[int, int, int, int]] = []  # key, hour, weekend, bin
+        self._gap_rows: list[tuple[int, int, int, float]] = []  # key, hour, weekend, gap seconds
         self._counts = np.zeros((0, 24, 2, N_BINS), dtype=np.float64)
         self.prev: Activity | None = None
         # activity stream for routine statistics and feedback lookup
@@ -390,7 +387,7 @@ class ModelFitter:
             self.key_index[act.key] = i
             self.key_room_votes.append({})
         votes = self.key_room_votes[i]
-        rk = room_key(act.room, act.resting)
+        rk = "@" + act.room + ("+rest" if act.resting else "")
         votes[rk] = votes.get(rk, 0) + 1
         return i
 
@@ -400,10 +397,9 @@ class ModelFitter:
         if prev is not None and not prev.exterior:
             gap = act.ts - prev.ts
             if gap >= MIN_GAP_S:
-                pk = self.a_key[-1]
-                self._gap_rows.append(
-                    (pk, int(self.clock.hour(prev.ts)), self.clock.weekend(prev.ts), _bin_of(gap))
-                )
+                local = self.clock.local_seconds(prev.ts)
+                weekend = 1 if (int(local // 86400.0) + 3) % 7 >= 5 else 0
+                self._gap_rows.append((self.a_key[-1], int((local % 86400.0) // 3600.0), weekend, gap))
         self.prev = act
         self.a_ts.append(act.ts)
         self.a_key.append(kid)
@@ -418,8 +414,10 @@ class ModelFitter:
             grown[: self._counts.shape[0]] = self._counts
             self._counts = grown
         if self._gap_rows:
-            rows = np.asarray(self._gap_rows, dtype=np.int64)
-            np.add.at(self._counts, (rows[:, 0], rows[:, 1], rows[:, 2], rows[:, 3]), 1.0)
+            rows = np.asarray(self._gap_rows, dtype=np.float64)
+            bins = np.clip(np.searchsorted(EDGES, rows[:, 3], side="right") - 1, 0, N_BINS - 1)
+            idx = rows[:, :3].astype(np.int64)
+            np.add.at(self._counts, (idx[:, 0], idx[:, 1], idx[:, 2], bins), 1.0)
             self._gap_rows = []
         return self._counts
 
@@ -451,9 +449,7 @@ class ModelFitter:
             feedback_factor=factor,
         )
 
-    def _apply_feedback(
-        self, feedback: Sequence[tuple[float, str]], factor: np.ndarray, p_active: np.ndarray
-    ) -> int:
+    def _apply_feedback(self, feedback: Sequence[tuple[float, str]], factor: np.ndarray, p_active: np.ndarray) -> int:
         """Staff-marked false alarms make the model less eager in that context (FR-13)."""
         used = 0
         for at, kind in feedback:
@@ -481,17 +477,23 @@ def _routine_stats(fitter: ModelFitter, ts: np.ndarray) -> tuple[dict[str, Any],
     prior = np.repeat(_prior_p_active()[:, None], 2, axis=1)
     if ts.size == 0:
         return {}, prior, 0
-    local = ts + np.array([clock.offset(t) for t in ts])
+    buckets = (ts // 3600).astype(np.int64)
+    uniq, inverse = np.unique(buckets, return_inverse=True)
+    offsets = np.array([clock.offset(float(b) * 3600.0) for b in uniq])
+    all_days = np.unique(((ts + offsets[inverse]) // 86400).astype(np.int64))
+    days_with_data = int(all_days.size)
+    # the routine describes the recent weeks only (routines change)
+    first = int(np.searchsorted(ts, ts[-1] - ROUTINE_WINDOW_DAYS * 86400.0))
+    local = (ts + offsets[inverse])[first:]
     day = (local // 86400).astype(np.int64)
     hour = ((local % 86400) // 3600).astype(np.int64)
     first_day, last_day = int(day[0]), int(day[-1])
     n_days_span = last_day - first_day + 1
-    days_with_data = int(np.unique(day).size)
     # hours at home / active (an hour is "away" when covered by time out after the exterior door)
     active = np.zeros((n_days_span, 24), dtype=bool)
     active[day - first_day, hour] = True
     away = np.zeros((n_days_span, 24), dtype=bool)
-    exterior = np.asarray(fitter.a_exterior, dtype=bool)
+    exterior = np.asarray(fitter.a_exterior[first:], dtype=bool)
     out_by_day = np.zeros(n_days_span)
     gaps = np.diff(local)
     for i in np.nonzero(exterior[:-1] & (gaps > AWAY_MIN_S))[0]:
@@ -516,21 +518,22 @@ def _routine_stats(fitter: ModelFitter, ts: np.ndarray) -> tuple[dict[str, Any],
         n_act = (active[rows] & home[rows]).sum(axis=0).astype(np.float64)
         p_active[:, wk] = (n_act + ROUTINE_PRIOR_DAYS * prior[:, wk]) / (n_home + ROUTINE_PRIOR_DAYS)
     p_active = np.clip(p_active, 0.01, 0.99)
-    routine = _daily_routine(fitter, local, day, first_day, n_days_span, out_by_day)
+    routine = _daily_routine(fitter, first, local, day, first_day, n_days_span, out_by_day)
     routine["active_hours_by_hour"] = [round(float(x), 3) for x in p_active[:, 0]]
     return routine, p_active, days_with_data
 
 
 def _daily_routine(
     fitter: ModelFitter,
+    first: int,
     local: np.ndarray,
     day: np.ndarray,
     first_day: int,
     n_days: int,
     out_by_day: np.ndarray,
 ) -> dict[str, Any]:
-    rooms = fitter.a_room
-    exterior = fitter.a_exterior
+    rooms = fitter.a_room[first:]
+    exterior = fitter.a_exterior[first:]
     # sleep: the longest quiet stretch per night; bedroom, bathroom, toilet and hall events do not break it
     breaking = [not (r in ("bedroom", "hall") or r in WET_ROOMS) for r in rooms]
     idx = [i for i, b in enumerate(breaking) if b]
@@ -573,11 +576,7 @@ def _daily_routine(
                 night_visits[d] += 1
         cl_start = cl_end = t
     kitchen_hours = np.zeros(n_days)
-    kh = {
-        (int(d), int((t % 86400) // 3600))
-        for t, d, r in zip(local, day, rooms, strict=False)
-        if r == "kitchen"
-    }
+    kh = {(int(d), int((t % 86400) // 3600)) for t, d, r in zip(local, day, rooms, strict=False) if r == "kitchen"}
     for d, _h in kh:
         kitchen_hours[d - first_day] += 1
     full = slice(1, n_days - 1) if n_days > 2 else slice(0, n_days)

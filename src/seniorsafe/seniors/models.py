@@ -17,6 +17,7 @@ from sqlalchemy import (
     String,
     Text,
     func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
@@ -53,7 +54,7 @@ RISK_RANK = {RiskLevel.danger: 3, RiskLevel.caution: 2, RiskLevel.safe: 1, RiskL
 class Senior(IdMixin, TimestampMixin, Base):
     __tablename__ = "seniors"
     __table_args__ = (
-        Index("ix_seniors_org_urgency", "org_id", "risk_rank", "name", "id"),
+        Index("ix_seniors_org_urgency", "org_id", text("risk_rank DESC"), "name", "id"),
         Index("ix_seniors_org_name", "org_id", "name", "id"),
     )
 

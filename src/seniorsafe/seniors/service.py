@@ -10,7 +10,8 @@ from typing import Any
 
 import orjson
 from PIL import Image, UnidentifiedImageError
-from sqlalchemy import ColumnElement, Select, and_, delete, exists, or_, select, tuple_
+from sqlalchemy import ColumnElement, Select, and_, delete, exists, func, or_, select, text, tuple_
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from seniorsafe.accounts.models import Role, User
@@ -20,7 +21,7 @@ from seniorsafe.config import Settings
 from seniorsafe.errors import Invalid, NotFound, PayloadTooLarge, UnsupportedMedia
 from seniorsafe.homes.models import Home
 from seniorsafe.seniors.models import RISK_RANK, Guardian, RiskLevel, Senior, StaffAssignment
-from seniorsafe.seniors.schemas import GuardianIn, GuardianOut, GuardianUpdate, SeniorCreate, SeniorUpdate
+from seniorsafe.seniors.schemas import GuardianIn, GuardianUpdate, SeniorCreate, SeniorUpdate
 from seniorsafe.storage import ObjectNotFound, Storage
 
 # ---------------------------------------------------------------- scoping
@@ -118,18 +119,42 @@ def summary_dict(row: Any) -> dict[str, Any]:
 # ---------------------------------------------------------------- detail, create, update, delete
 
 
+DETAIL_COLUMNS = (*SUMMARY_COLUMNS, Senior.phone, Senior.health_conditions, Senior.medications, Senior.mobility,
+                  Senior.notes, Senior.video_consent, Senior.created_at, Senior.updated_at)
+
+
+def _guardians_json() -> Any:
+    row = func.json_build_object(
+        "id", Guardian.id, "senior_id", Guardian.senior_id, "name", Guardian.name, "relation", Guardian.relation,
+        "phone", Guardian.phone, "email", Guardian.email, "notification_preferences",
+        Guardian.notification_preferences, "user_id", Guardian.user_id, "priority", Guardian.priority)
+    agg = func.coalesce(func.json_agg(aggregate_order_by(row, Guardian.priority, Guardian.name)), text("'[]'"))
+    return select(agg).where(Guardian.senior_id == Senior.id).scalar_subquery()
+
+
+def _staff_json() -> Any:
+    row = func.json_build_object("user_id", User.id, "name", User.name, "phone", User.phone, "email", User.email,
+                                 "is_primary", StaffAssignment.is_primary)
+    agg = func.coalesce(func.json_agg(aggregate_order_by(row, StaffAssignment.is_primary.desc(), User.name)),
+                        text("'[]'"))
+    return (select(agg).select_from(StaffAssignment).join(User, User.id == StaffAssignment.user_id)
+            .where(StaffAssignment.senior_id == Senior.id).scalar_subquery())
+
+
 async def senior_detail(session: AsyncSession, principal: Principal, senior_id: uuid.UUID) -> dict[str, Any]:
-    senior = await get_visible_senior(session, principal, senior_id)
-    guardians = await list_guardians_of(session, senior.id)
-    staff = await list_staff_of(session, senior.id)
-    home_id = await session.scalar(select(Home.id).where(Home.senior_id == senior.id))
-    data = summary_dict(senior)
+    """Profile, guardians, staff and home of one senior in a single round trip."""
+    home_id = select(Home.id).where(Home.senior_id == Senior.id).scalar_subquery()
+    query = (select(*DETAIL_COLUMNS, _guardians_json().label("guardians"), _staff_json().label("staff"),
+                    home_id.label("home_id"))
+             .where(Senior.id == senior_id, visible_to(principal)))
+    row = (await session.execute(query)).one_or_none()
+    if row is None:
+        raise NotFound(f"senior {senior_id} not found")
+    data = summary_dict(row)
     data.update(
-        phone=senior.phone, health_conditions=senior.health_conditions, medications=senior.medications,
-        mobility=senior.mobility, notes=senior.notes, video_consent=senior.video_consent,
-        created_at=senior.created_at, updated_at=senior.updated_at,
-        guardians=[GuardianOut.model_validate(g).model_dump() for g in guardians], staff=staff,
-        home_id=home_id,
+        phone=row.phone, health_conditions=row.health_conditions, medications=row.medications,
+        mobility=row.mobility, notes=row.notes, video_consent=row.video_consent, created_at=row.created_at,
+        updated_at=row.updated_at, guardians=row.guardians, staff=row.staff, home_id=row.home_id,
     )
     return data
 

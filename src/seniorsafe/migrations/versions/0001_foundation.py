@@ -53,7 +53,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_seniors'))
     )
     op.create_index('ix_seniors_org_name', 'seniors', ['org_id', 'name', 'id'], unique=False)
-    op.create_index('ix_seniors_org_urgency', 'seniors', ['org_id', 'risk_rank', 'name', 'id'], unique=False)
+    op.create_index('ix_seniors_org_urgency', 'seniors', ['org_id', sa.text('risk_rank DESC'), 'name', 'id'], unique=False)
     op.create_table('users',
     sa.Column('org_id', sa.Uuid(), nullable=False),
     sa.Column('email', sa.String(length=254), nullable=False),

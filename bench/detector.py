@@ -1,0 +1,77 @@
+"""Detector benchmark: events/s through HomeDetector.on_event, one tick over 10,000 homes, training time.
+
+Run: .venv/bin/python bench/detector.py   (last line is JSON)
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+
+from seniorsafe.detection import HomeDetector, PersonalModel, Thresholds
+from seniorsafe.detection.synthetic import synthetic_resident, synthetic_sensors
+
+TZ = "Europe/Paris"
+
+
+def log(msg: str) -> None:
+    print(msg, file=sys.stderr if "--quiet" in sys.argv else sys.stdout, flush=True)
+
+
+def main() -> None:
+    sensors = synthetic_sensors()
+    log("generating a synthetic resident-year ...")
+    year = synthetic_resident(365, TZ, seed=1)
+    log(f"  {len(year)} events")
+
+    log("training on one resident-year ...")
+    t = time.perf_counter()
+    model = PersonalModel.fit(year, sensors, TZ)
+    train_s = time.perf_counter() - t
+    log(f"  {train_s:.2f} s ({model.metrics['pauses']} pauses, {len(model.to_bytes())} bytes)")
+
+    log("streaming events through HomeDetector.on_event ...")
+    det = HomeDetector(sensors, TZ, model, Thresholds())
+    stream = year[-100_000:]
+    t = time.perf_counter()
+    for ev in stream:
+        det.on_event(ev)
+    ev_s = time.perf_counter() - t
+    events_per_s = len(stream) / ev_s
+    log(f"  {events_per_s:,.0f} events/s")
+
+    log("building 10,000 homes ...")
+    homes = []
+    t_last = stream[-1].ts
+    for i in range(10_000):
+        h = HomeDetector(sensors, TZ, model, Thresholds())
+        for ev in stream[-20 - (i % 7) :]:
+            h.on_event(ev)
+        homes.append(h)
+    now = t_last + 60
+    log("ticking 10,000 homes once ...")
+    best = float("inf")
+    for _ in range(5):
+        t = time.perf_counter()
+        for h in homes:
+            h.on_tick(now)
+        best = min(best, time.perf_counter() - t)
+        now += 1
+    tick_ms = best * 1000
+    log(f"  {tick_ms:.1f} ms")
+    print(
+        json.dumps(
+            {
+                "events_per_s": round(events_per_s),
+                "tick_ms_10k_homes": round(tick_ms, 2),
+                "train_s_per_resident_year": round(train_s, 3),
+                "events_per_resident_year": len(year),
+                "model_bytes": len(model.to_bytes()),
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,334 @@
+"""Evaluation on recorded homes: false alarms on the unmodified data, injected falls, fixed baselines.
+
+Protocol (documented in docs/detection.md):
+- The home is replayed in simulated time with nightly retraining (models know only the past).
+- False alarms: alerts on the unmodified recording after the first ``warmup_days`` (learning
+  period); an alert that reached "danger" counts as a danger false alarm, one that stayed
+  "caution" as a caution. None of these recordings contains a real emergency.
+- Injected falls: a random moment in waking hours (08:00-21:00 local) when the resident was at
+  home and active (an action within the previous 10 minutes, not just through the front door, not
+  sitting/lying on a bed/chair sensor); every event of the next 6 hours is removed. The detector
+  is rebuilt with the model trained before that moment, fed the 24 h of real events before it,
+  then ticked through the silent 6 hours. Time to detect = first danger alert - fall moment.
+- Baselines: a fixed inactivity limit (3 h, 12 h; swept for the trade-off plot): alarm when
+  nothing happened for that long, except after the exterior door (away).
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from tqdm import tqdm
+
+from .activity import ActivityTracker, LocalClock
+from .datasets import Dataset, load_dataset
+from .detector import HomeDetector
+from .personal import PersonalModel
+from .replay import RETRAIN_HOUR, ReplayResult, run_detector
+from .thresholds import Thresholds
+
+DETECT_WITHIN_S = 2 * 3600.0
+
+
+@dataclass
+class EvalConfig:
+    injections: int = 60
+    seed: int = 7
+    warmup_days: int = 7
+    fall_hours: float = 6.0
+    waking_hours: tuple[float, float] = (8.0, 21.0)
+    active_within_min: float = 10.0
+    baseline_hours: tuple[float, ...] = (3.0, 12.0)
+    baseline_sweep_hours: tuple[float, ...] = (0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0)
+    #: multipliers of the danger sensitivity for the trade-off curve (1 = configured value)
+    sweep: tuple[float, ...] = (8.0, 4.0, 2.0, 1.0, 0.5, 0.25, 0.1)
+    min_days_enough: float = 14.0
+
+
+@dataclass
+class Timeline:
+    """Activity moments of a recording with what is needed to pick injection moments."""
+
+    ts: list[float]
+    exterior: list[bool]
+    resting: list[bool]
+    gaps_start: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    gaps_len: np.ndarray = field(default_factory=lambda: np.zeros(0))
+
+
+def build_timeline(ds: Dataset) -> Timeline:
+    tracker = ActivityTracker(ds.sensors)
+    ts: list[float] = []
+    ext: list[bool] = []
+    rest: list[bool] = []
+    for ev in ds.events:
+        act = tracker.classify(ev)
+        if act is not None:
+            ts.append(act.ts)
+            ext.append(act.exterior)
+            rest.append(act.resting)
+    arr = np.asarray(ts)
+    gaps = np.diff(arr) if arr.size > 1 else np.zeros(0)
+    home = ~np.asarray(ext[:-1], dtype=bool) if arr.size > 1 else np.zeros(0, dtype=bool)
+    return Timeline(ts, ext, rest, arr[:-1][home] if arr.size > 1 else arr, gaps[home])
+
+
+def pick_injections(ds: Dataset, tl: Timeline, cfg: EvalConfig, start: float) -> list[float]:
+    """Fall moments: waking hours, at home, active, not resting; fixed seed per home."""
+    rng = np.random.default_rng(cfg.seed + zlib.crc32(ds.name.encode()))
+    clock = LocalClock(ds.tz)
+    end = ds.events[-1].ts - cfg.fall_hours * 3600.0
+    out: list[float] = []
+    if end <= start or not tl.ts:
+        return out
+    for _ in range(cfg.injections * 200):
+        if len(out) >= cfg.injections:
+            break
+        t = float(rng.uniform(start, end))
+        hour = clock.hour(t)
+        if not cfg.waking_hours[0] <= hour < cfg.waking_hours[1]:
+            continue
+        i = bisect.bisect_right(tl.ts, t) - 1
+        if i < 0 or t - tl.ts[i] > cfg.active_within_min * 60.0 or tl.exterior[i] or tl.resting[i]:
+            continue
+        out.append(t)
+    return sorted(out)
+
+
+def _model_at(models: dict[int, PersonalModel], clock: LocalClock, t: float) -> PersonalModel | None:
+    day = clock.day(t)
+    if clock.hour(t) < RETRAIN_HOUR:
+        day -= 1
+    return models.get(day)
+
+
+def run_injection(
+    ds: Dataset, t: float, model: PersonalModel | None, thr: Thresholds, cfg: EvalConfig
+) -> tuple[float, float]:
+    """(seconds to first danger, seconds to first alert of any kind); inf when not within the window."""
+    det = HomeDetector(ds.sensors, ds.tz, model, thr, missing_model_is_fault=False)
+    lo = bisect.bisect_left(ds.events, t - 86400.0, key=lambda e: e.ts)
+    hi = bisect.bisect_left(ds.events, t, key=lambda e: e.ts)
+    for ev in ds.events[lo:hi]:
+        det.on_event(ev)
+    horizon = t + cfg.fall_hours * 3600.0
+    first_any = first_danger = math.inf
+    while det.next_deadline <= horizon:
+        now = max(det.next_deadline, t)
+        for d in det.on_tick(now):
+            if d.action == "close" or d.kind in ("model_fault", "device_fault"):
+                continue
+            first_any = min(first_any, now - t)
+            if d.severity == "danger":
+                first_danger = min(first_danger, now - t)
+        if first_danger < math.inf:
+            break
+    return first_danger, first_any
+
+
+def false_alarms(result: ReplayResult, start: float) -> dict[str, Any]:
+    danger: dict[str, int] = {}
+    caution: dict[str, int] = {}
+    for a in result.alerts:
+        if a.kind in ("model_fault", "device_fault"):
+            continue
+        if a.danger_at is not None and a.danger_at >= start:
+            danger[a.kind] = danger.get(a.kind, 0) + 1
+        elif a.danger_at is None and a.opened_at >= start:
+            caution[a.kind] = caution.get(a.kind, 0) + 1
+    return {"danger": danger, "caution": caution}
+
+
+def _ttd_stats(ttd: Sequence[float]) -> dict[str, Any]:
+    arr = np.asarray(ttd, dtype=np.float64)
+    if arr.size == 0:
+        return {"n": 0, "detected_2h": None, "median_min": None, "p90_min": None}
+    med = float(np.median(arr))
+    p90 = float(np.quantile(arr, 0.9, method="higher"))
+    return {
+        "n": int(arr.size),
+        "detected_2h": float(np.mean(arr <= DETECT_WITHIN_S)),
+        "median_min": round(med / 60.0, 1) if math.isfinite(med) else None,
+        "p90_min": round(p90 / 60.0, 1) if math.isfinite(p90) else None,
+    }
+
+
+def _baseline(tl: Timeline, injections: Sequence[float], start: float, days: float, hours: float) -> dict[str, Any]:
+    limit = hours * 3600.0
+    in_eval = tl.gaps_start >= start
+    fa = int(np.sum(tl.gaps_len[in_eval] >= limit))
+    ttd = []
+    for t in injections:
+        i = bisect.bisect_right(tl.ts, t) - 1
+        ttd.append(max(0.0, tl.ts[i] + limit - t))
+    stats = _ttd_stats(ttd)
+    stats.update({"hours": hours, "false_alarms": fa, "fa_per_day": round(fa / days, 3) if days else None})
+    return stats
+
+
+def evaluate_home(
+    ds: Dataset, cfg: EvalConfig, thr: Thresholds, progress: bool = False, sweep: bool = True
+) -> dict[str, Any]:
+    base = run_detector(ds.events, ds.sensors, ds.tz, thr, keep_models=True)
+    first, end = ds.events[0].ts, ds.events[-1].ts
+    clock = LocalClock(ds.tz)
+    start = clock.epoch_of_local(clock.day(first) + cfg.warmup_days, 0.0)
+    days = max(0.0, (end - start) / 86400.0)
+    tl = build_timeline(ds)
+    injections = pick_injections(ds, tl, cfg, start)
+
+    def measure(t: Thresholds, result: ReplayResult) -> dict[str, Any]:
+        fa = false_alarms(result, start)
+        ttd, any_ttd = [], []
+        for inj in injections:
+            d, a = run_injection(ds, inj, _model_at(base.models_by_day, clock, inj), t, cfg)
+            ttd.append(d)
+            any_ttd.append(a)
+        n_d, n_c = sum(fa["danger"].values()), sum(fa["caution"].values())
+        out = _ttd_stats(ttd)
+        out.update(
+            {
+                "any_alert": _ttd_stats(any_ttd),
+                "danger_false_alarms": n_d,
+                "caution_false_alarms": n_c,
+                "fa_danger_per_day": round(n_d / days, 3) if days else None,
+                "fa_caution_per_day": round(n_c / days, 3) if days else None,
+                "false_alarms_by_kind": fa,
+            }
+        )
+        return out
+
+    main = measure(thr, base)
+    report: dict[str, Any] = {
+        "home": ds.name,
+        "tz": ds.tz,
+        "continuous": ds.continuous,
+        "motion_sensors": any(s.kind == "motion" for s in ds.sensors.values()),
+        "days_total": round((end - first) / 86400.0, 1),
+        "eval_days": round(days, 1),
+        "injections": len(injections),
+        "enough_data": ds.continuous and (end - first) / 86400.0 >= cfg.min_days_enough,
+        "detector": main,
+        "baselines": [_baseline(tl, injections, start, days, h) for h in cfg.baseline_hours],
+        "notes": ds.notes,
+    }
+    if sweep:
+        curve = []
+        for mult in tqdm(cfg.sweep, desc=f"{ds.name} sweep", disable=not progress, leave=False):
+            p_d = min(0.5, thr.inactivity_danger_p * mult)
+            t = thr.replace(inactivity_danger_p=p_d, inactivity_caution_p=max(thr.inactivity_caution_p, p_d))
+            res = run_detector(ds.events, ds.sensors, ds.tz, t, models=base.models_by_day)
+            m = measure(t, res)
+            curve.append({"danger_p": p_d, **{k: m[k] for k in ("detected_2h", "median_min", "fa_danger_per_day")}})
+        report["tradeoff"] = curve
+        report["baseline_tradeoff"] = [_baseline(tl, injections, start, days, h) for h in cfg.baseline_sweep_hours]
+    return report
+
+
+def evaluate_homes(
+    names: Sequence[str],
+    cfg: EvalConfig | None = None,
+    thr: Thresholds | None = None,
+    *,
+    data_dir: str | Path | None = None,
+    progress: bool = True,
+    sweep: bool = True,
+) -> dict[str, Any]:
+    cfg = cfg or EvalConfig()
+    thr = thr or Thresholds()
+    homes = []
+    for name in tqdm(list(names), desc="homes", unit="home", disable=not progress):
+        ds = load_dataset(name, data_dir)
+        homes.append(evaluate_home(ds, cfg, thr, progress=progress, sweep=sweep))
+    return {"config": cfg.__dict__, "thresholds": thr.to_dict(), "homes": homes, "pooled": _pooled(homes)}
+
+
+def _pooled(homes: list[dict[str, Any]]) -> dict[str, Any]:
+    ok = [h for h in homes if h["enough_data"]]
+    days = sum(h["eval_days"] for h in ok)
+    if not ok or not days:
+        return {}
+    n_d = sum(h["detector"]["danger_false_alarms"] for h in ok)
+    n_c = sum(h["detector"]["caution_false_alarms"] for h in ok)
+    return {
+        "homes": [h["home"] for h in ok],
+        "eval_days": round(days, 1),
+        "fa_danger_per_day": round(n_d / days, 3),
+        "fa_caution_per_day": round(n_c / days, 3),
+        "detected_2h_mean": round(float(np.mean([h["detector"]["detected_2h"] or 0 for h in ok])), 3),
+    }
+
+
+def _fmt_min(v: float | None) -> str:
+    if v is None:
+        return "> 6 h"
+    return f"{int(v // 60)} h {int(v % 60):02d}" if v >= 60 else f"{v:.0f} min"
+
+
+def _pct(v: float | None) -> str:
+    return "-" if v is None else f"{100 * v:.0f} %"
+
+
+def markdown_table(report: dict[str, Any]) -> str:
+    head = (
+        "| home | eval days | enough data | falls | detected ≤ 2 h | median TTD | p90 TTD | danger FA/day | "
+        "caution FA/day | fixed 3 h: ≤ 2 h / median / FA/day | fixed 12 h: ≤ 2 h / median / FA/day |\n"
+        "|---|---|---|---|---|---|---|---|---|---|---|"
+    )
+    rows = [head]
+    for h in report["homes"]:
+        d = h["detector"]
+        bl = [f"{_pct(b['detected_2h'])} / {_fmt_min(b['median_min'])} / {b['fa_per_day']}" for b in h["baselines"]]
+        rows.append(
+            f"| {h['home']} | {h['eval_days']} | {'yes' if h['enough_data'] else 'no'} | {h['injections']} | "
+            f"{_pct(d['detected_2h'])} | {_fmt_min(d['median_min'])} | {_fmt_min(d['p90_min'])} | "
+            f"{d['fa_danger_per_day']} ({d['danger_false_alarms']}) | {d['fa_caution_per_day']} "
+            f"({d['caution_false_alarms']}) | {' | '.join(bl)} |"
+        )
+    pooled = report.get("pooled") or {}
+    if pooled:
+        rows.append(
+            f"\nPooled over homes with enough data ({', '.join(pooled['homes'])}; {pooled['eval_days']} days): "
+            f"{pooled['fa_danger_per_day']} danger and {pooled['fa_caution_per_day']} caution false alarms/day; "
+            f"mean share detected ≤ 2 h {_pct(pooled['detected_2h_mean'])}."
+        )
+    return "\n".join(rows)
+
+
+def plot_tradeoff(report: dict[str, Any], path: str | Path) -> None:
+    """Median time to detect vs danger false alarms per day, as the alarm threshold moves."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 5.5), dpi=110)
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for i, h in enumerate(x for x in report["homes"] if x["enough_data"] and "tradeoff" in x):
+        c = colors[i % len(colors)]
+        pts = [(p["fa_danger_per_day"], p["median_min"]) for p in h["tradeoff"] if p["median_min"] is not None]
+        if pts:
+            ax.plot(*zip(*pts, strict=True), "o-", color=c, label=f"{h['home']} personal model")
+        bpts = [(b["fa_per_day"], b["median_min"]) for b in h["baseline_tradeoff"] if b["median_min"] is not None]
+        if bpts:
+            ax.plot(*zip(*bpts, strict=True), "x--", color=c, alpha=0.6, label=f"{h['home']} fixed limit")
+    ax.plot([0.09], [323], "k*", markersize=12, label="Wilhelm & Wahl 2024 (mean, 0.09 FA/day)")
+    ax.axhline(45, color="grey", lw=0.8, ls=":")
+    ax.axvline(0.03, color="grey", lw=0.8, ls=":")
+    ax.set_xscale("symlog", linthresh=0.01)
+    ax.set_xlabel("danger false alarms per day (unmodified recordings, after warm-up)")
+    ax.set_ylabel("median time to detect an injected fall (min)")
+    ax.set_title("Detection trade-off as the alarm threshold moves (targets: dotted lines)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, ncol=2)
+    fig.tight_layout()
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    plt.close(fig)

@@ -1,0 +1,206 @@
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from seniorsafe.detection import AlertDecision, Event, HomeDetector, PersonalModel, Thresholds
+
+from .conftest import TZ, at, sensors, synthetic_days
+
+
+@pytest.fixture(scope="module")
+def model() -> PersonalModel:
+    return PersonalModel.fit(synthetic_days(21), sensors(), TZ)
+
+
+def det(model: PersonalModel | None = None, **thr: float) -> HomeDetector:
+    return HomeDetector(sensors(), TZ, model, Thresholds.from_dict(thr), missing_model_is_fault=False)
+
+
+def run_until(d: HomeDetector, end: float) -> list[AlertDecision]:
+    """Tick exactly at each deadline up to ``end`` (what the service's periodic tick approximates)."""
+    out: list[AlertDecision] = []
+    while d.next_deadline <= end:
+        out.extend(d.on_tick(d.next_deadline))
+    out.extend(d.on_tick(end))
+    return out
+
+
+def kinds(decisions: list[AlertDecision], action: str = "open") -> list[tuple[str, str]]:
+    return [(x.kind, x.severity) for x in decisions if x.action == action]
+
+
+# ---------------------------------------------------------------- hard rules
+def test_emergency_button_opens_danger_updates_and_does_not_auto_close() -> None:
+    d = det()
+    t = at(0, 10)
+    assert kinds(d.on_event(Event(t, "button", 1))) == [("emergency_button", "danger")]
+    again = d.on_event(Event(t + 60, "button", 1))
+    assert [(x.action, x.kind) for x in again] == [("update", "emergency_button")]
+    assert d.on_event(Event(t + 120, "m_kitchen", 1)) == []  # moving does not close it
+    assert "emergency_button" in d.open
+    closed = d.clear("emergency_button", t + 300)
+    assert [(x.action, x.kind) for x in closed] == [("close", "emergency_button")]
+
+
+@pytest.mark.parametrize(
+    ("sensor", "kind", "severity"),
+    [("smoke", "smoke", "danger"), ("gas", "gas", "danger"), ("leak", "water_leak", "caution")],
+)
+def test_hazards(sensor: str, kind: str, severity: str) -> None:
+    d = det()
+    t = at(0, 12)
+    assert kinds(d.on_event(Event(t, sensor, 1))) == [(kind, severity)]
+    off = d.on_event(Event(t + 600, sensor, 0))
+    if kind == "water_leak":
+        assert [(x.action, x.kind) for x in off] == [("close", "water_leak")]
+    else:
+        assert off == [] and kind in d.open  # smoke/gas stay open until staff resolve them
+
+
+def test_bathroom_stay_fires_at_the_fixed_limit_and_closes_on_movement() -> None:
+    d = det(bathroom_stay_min=40)
+    t = at(0, 9)
+    d.on_event(Event(t, "m_bath", 1))
+    assert "bathroom_stay" not in [k for k, _ in kinds(run_until(d, t + 39 * 60))]
+    fired = run_until(d, t + 41 * 60)
+    assert ("bathroom_stay", "danger") in kinds(fired)
+    bath = next(x for x in fired if x.kind == "bathroom_stay")
+    assert "40 min" in bath.evidence and bath.room == "bathroom"
+    assert math.isclose(bath.at, t + 40 * 60)
+    closed = d.on_event(Event(t + 50 * 60, "m_bath", 1))
+    assert ("bathroom_stay", "danger") in kinds(closed, "close")
+
+
+def test_night_exit_without_return_and_its_close() -> None:
+    d = det(night_exit_return_min=30)
+    t = at(0, 23.5)
+    d.on_event(Event(t - 60, "m_living", 1))
+    d.on_event(Event(t, "front", 1))
+    d.on_event(Event(t + 5, "front", 0))
+    fired = run_until(d, t + 31 * 60)
+    assert ("night_exit", "danger") in kinds(fired)
+    assert ("inactivity", "danger") not in kinds(fired)  # out of home is not stillness
+    back = d.on_event(Event(t + 45 * 60, "m_living", 1))
+    assert ("night_exit", "danger") in kinds(back, "close")
+
+
+def test_door_by_day_is_being_away_not_an_alarm(model: PersonalModel) -> None:
+    d = det(model)
+    t = at(30, 10)
+    d.on_event(Event(t - 120, "m_kitchen", 1))
+    d.on_event(Event(t, "front", 1))
+    d.on_event(Event(t + 5, "front", 0))
+    assert run_until(d, t + 8 * 3600) == []
+
+
+def test_no_activity_absolute_limit_even_without_model() -> None:
+    d = det(no_activity_hours=12, inactivity_danger_p=1e-9, inactivity_caution_p=1e-9)
+    t = at(0, 8)
+    d.on_event(Event(t, "m_living", 1))
+    fired = run_until(d, t + 12 * 3600 + 1)
+    assert ("no_activity", "danger") in kinds(fired)
+
+
+# ---------------------------------------------------------------- personal model, latch
+def test_fall_by_day_is_detected_with_evidence_and_latched(model: PersonalModel) -> None:
+    d = det(model)
+    t = at(30, 14)
+    for ev in synthetic_days(1, seed=5, start_day=30):
+        if ev.ts < t:
+            d.on_event(ev)
+    last = max(ev.ts for ev in synthetic_days(1, seed=5, start_day=30) if ev.ts < t)
+    fired = run_until(d, t + 6 * 3600)
+    opens = [x for x in fired if x.action == "open" and x.kind == "inactivity"]
+    assert len(opens) == 1  # latch: one open per kind
+    danger = [x for x in fired if x.kind == "inactivity" and x.severity == "danger"]
+    assert danger, fired
+    assert danger[0].at - last < 2 * 3600
+    assert "no movement for" in danger[0].evidence and "normally never still" in danger[0].evidence
+    if opens[0].severity == "caution":
+        assert danger[0].action == "update"
+    assert len([x for x in fired if x.kind == "inactivity" and x.action == "open"]) == 1
+    resumed = d.on_event(Event(t + 7 * 3600, "m_living", 1))
+    assert ("inactivity", "danger") in kinds(resumed, "close")
+    assert "inactivity" not in d.open
+
+
+def test_sleep_in_bed_does_not_alarm(model: PersonalModel) -> None:
+    d = det(model)
+    night = [e for e in synthetic_days(2, seed=9, start_day=30) if e.ts < at(31, 6.5)]
+    out: list[AlertDecision] = []
+    for ev in night:
+        out.extend(run_until(d, ev.ts))
+        out.extend(d.on_event(ev))
+    out.extend(run_until(d, at(31, 6.9)))
+    assert [x for x in out if x.severity == "danger"] == []
+
+
+def test_young_model_says_so_in_evidence() -> None:
+    young = PersonalModel.fit(synthetic_days(4), sensors(), TZ)
+    d = det(young)
+    t = at(10, 14)
+    d.on_event(Event(t, "m_kitchen", 1))
+    fired = run_until(d, t + 12 * 3600)
+    texts = [x.evidence for x in fired if x.kind == "inactivity"]
+    assert texts and all("model still learning: 4 days of data" in s for s in texts)
+
+
+# ---------------------------------------------------------------- late events
+def test_late_events_do_not_alert_or_roll_back(model: PersonalModel) -> None:
+    d = det(model)
+    t = at(30, 15)
+    d.on_event(Event(t, "m_kitchen", 1))
+    deadline = d.next_deadline
+    assert d.on_event(Event(t - 3600, "button", 1, late=True)) == []
+    assert d.on_event(Event(t - 1800, "m_bath", 1, late=True)) == []
+    assert d.next_deadline == deadline and d.last is not None and d.last.sensor == "m_kitchen"
+    assert d.late_events == 2
+    # a late backlog newer than the live state may move it forward but may not open alerts
+    fired = run_until(d, t + 10 * 3600)
+    assert fired  # the stillness alerts exist ...
+    d2 = det(model)
+    d2.on_event(Event(t, "m_kitchen", 1))
+    late_smoke = d2.on_event(Event(t + 60, "smoke", 1, late=True))
+    assert late_smoke == []
+
+
+# ---------------------------------------------------------------- faults (FR-12)
+def test_corrupted_model_falls_back_and_reports_fault() -> None:
+    d = HomeDetector(sensors(), TZ, b"\x00garbage", Thresholds())
+    t = at(0, 9)
+    out = d.on_event(Event(t, "m_bath", 1))
+    assert ("model_fault", "caution") in kinds(out)
+    assert d.model is None
+    fired = run_until(d, t + 41 * 60)
+    assert ("bathroom_stay", "danger") in kinds(fired)  # rules still work
+
+
+def test_nonsense_model_reports_fault_and_good_model_closes_it(model: PersonalModel) -> None:
+    broken = PersonalModel.from_bytes(model.to_bytes())
+    broken.counts[0, 0, 0, 0] = np.nan
+    d = HomeDetector(sensors(), TZ, broken, Thresholds())
+    out = d.on_event(Event(at(0, 9), "m_kitchen", 1))
+    assert ("model_fault", "caution") in kinds(out)
+    assert [(x.action, x.kind) for x in d.set_model(model, at=at(0, 10))] == [("close", "model_fault")]
+
+
+def test_missing_model_is_a_fault_by_default() -> None:
+    d = HomeDetector(sensors(), TZ, None, Thresholds())
+    assert ("model_fault", "caution") in kinds(d.on_tick(at(0, 1)))
+
+
+def test_battery_low_is_a_device_fault() -> None:
+    d = det()
+    out = d.on_event(Event(at(0, 9), "bat_kitchen", 9))
+    assert ("device_fault", "caution") in kinds(out)
+    assert ("device_fault", "caution") in kinds(d.on_event(Event(at(0, 10), "bat_kitchen", 95)), "close")
+
+
+def test_tick_is_cheap_when_nothing_is_due(model: PersonalModel) -> None:
+    d = det(model)
+    d.on_event(Event(at(30, 9), "m_kitchen", 1))
+    assert d.on_tick(at(30, 9) + 60) == []
+    assert d.next_deadline > at(30, 9) + 60

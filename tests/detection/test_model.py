@@ -1,0 +1,89 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from seniorsafe.detection import PersonalModel, Thresholds, personal
+from seniorsafe.detection.personal import MODEL_VERSION
+
+from .conftest import TZ, at, sensors, synthetic_days
+
+
+@pytest.fixture(scope="module")
+def model() -> PersonalModel:
+    return PersonalModel.fit(synthetic_days(21), sensors(), TZ)
+
+
+def _danger(m: PersonalModel, key: str, hour: int, weekend: int = 0) -> float:
+    t = m.tables(Thresholds().inactivity_caution_p, Thresholds().inactivity_danger_p)
+    return float(t.danger[t.key_index[key], hour, weekend])
+
+
+def test_learns_routine_from_synthetic_days(model: PersonalModel) -> None:
+    assert model.days == 21
+    assert not model.is_young
+    assert 6.5 <= model.routine["wake_median"] <= 7.5
+    assert 22.5 <= model.routine["bed_median"] <= 23.5
+    assert model.p_active[14, 0] > 0.9 and model.p_active[3, 0] < 0.3
+    assert "Usually up at 07" in model.summary()
+
+
+def test_personal_limits_are_tighter_than_priors_by_day_and_long_in_bed(model: PersonalModel) -> None:
+    prior = PersonalModel.prior(TZ)
+    p = prior.tables(0.004, 0.0015)
+    prior_kitchen_day = float(p.danger[p.room_index["@kitchen"], 14, 0])
+    learned = _danger(model, "m_kitchen", 14)
+    assert learned < prior_kitchen_day
+    assert learned < 3 * 3600  # active every <= 12 min: far below 3 h
+    assert _danger(model, "bed=1", 23) > 6 * 3600  # asleep in bed is long and normal
+
+
+def test_cold_start_gives_way_to_personal_data() -> None:
+    young = PersonalModel.fit(synthetic_days(3), sensors(), TZ)
+    old = PersonalModel.fit(synthetic_days(28), sensors(), TZ)
+    assert young.is_young and not old.is_young
+    assert _danger(old, "m_kitchen", 14) <= _danger(young, "m_kitchen", 14)
+
+
+def test_feedback_makes_model_less_eager(model: PersonalModel) -> None:
+    events = synthetic_days(21)
+    kitchen = [e for e in events if e.sensor == "m_kitchen" and e.value == 1 and 14 <= (e.ts - at(10, 0)) / 3600 < 15]
+    fb = [(kitchen[0].ts + 40, "inactivity")]  # an alert staff marked false, 40 s after kitchen motion
+    with_fb = PersonalModel.fit(events, sensors(), TZ, feedback=fb)
+    assert with_fb.metrics["feedback_used"] == 1
+    hour = int((kitchen[0].ts - at(10, 0)) // 3600)
+    assert _danger(with_fb, "m_kitchen", hour) > _danger(model, "m_kitchen", hour)
+
+
+def test_bytes_round_trip(model: PersonalModel) -> None:
+    blob = model.to_bytes()
+    assert len(blob) < 200_000
+    back = PersonalModel.from_bytes(blob)
+    assert back.keys == model.keys and back.days == model.days
+    a, b = model.tables(0.004, 0.0015), back.tables(0.004, 0.0015)
+    assert np.allclose(a.danger, b.danger) and np.allclose(a.caution, b.caution)
+    assert back.routine == model.routine
+
+
+def test_from_bytes_rejects_garbage_and_other_versions(model: PersonalModel, monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(ValueError):
+        PersonalModel.from_bytes(b"not a model")
+    monkeypatch.setattr(personal, "MODEL_VERSION", MODEL_VERSION + 1)
+    future = model.to_bytes()
+    monkeypatch.undo()
+    with pytest.raises(ValueError, match="unsupported model version"):
+        PersonalModel.from_bytes(future)
+
+
+def test_fit_on_a_real_home_is_fast_and_sane() -> None:
+    from seniorsafe.detection.datasets import load_dataset
+
+    ds = load_dataset("ordonez_b")
+    m = PersonalModel.fit(ds.events, ds.sensors, ds.tz)
+    assert m.days in (22, 23)  # 22 calendar days of activations (+ the end of the last interval)
+    assert 7 <= m.routine["wake_median"] <= 12  # woke mid-morning in this recording
+    t = m.tables(0.004, 0.0015)
+    # sitting on the seat is a long, normal stillness; kitchen motion is not
+    seat = float(np.median(t.danger[t.key_index["seat_living=1"], 9:21, 0]))
+    kitchen = float(np.median(t.danger[t.key_index["pir_kitchen"], 9:21, 0]))
+    assert seat > kitchen

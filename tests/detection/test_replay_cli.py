@@ -1,0 +1,108 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import orjson
+import pytest
+from typer.testing import CliRunner
+
+from seniorsafe.detection.cli import app
+from seniorsafe.detection.formats import write_events_csv, write_sensors_json
+from seniorsafe.detection.replay import replay
+
+from .conftest import TZ, at, sensors, synthetic_days
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def home_files(tmp_path: Path) -> tuple[Path, Path]:
+    events = [e for e in synthetic_days(10) if not (at(9, 14) <= e.ts < at(9, 22))]  # a silent afternoon
+    ev_path, s_path = tmp_path / "EVENTS.csv", tmp_path / "SENSORS.json"
+    write_events_csv(ev_path, events, TZ)
+    write_sensors_json(s_path, TZ, sensors())
+    return ev_path, s_path
+
+
+def test_replay_cli_writes_alerts(home_files: tuple[Path, Path], tmp_path: Path) -> None:
+    ev, s = home_files
+    out = tmp_path / "ALERTS.jsonl"
+    res = runner.invoke(app, ["replay", "--events", str(ev), "--sensors", str(s), "--out", str(out), "--no-progress"])
+    assert res.exit_code == 0, res.output
+    rows = [orjson.loads(line) for line in out.read_bytes().splitlines()]
+    assert rows
+    assert set(rows[0]) == {"opened_at", "closed_at", "kind", "severity", "room", "evidence"}
+    silent = [r for r in rows if r["kind"] == "inactivity" and r["opened_at"].startswith("2024-03-13T1")]
+    assert silent and silent[0]["severity"] in ("caution", "danger")
+
+
+def test_replay_function_result(home_files: tuple[Path, Path], tmp_path: Path) -> None:
+    ev, s = home_files
+    result = replay(ev, s, tmp_path / "a.jsonl", progress=False)
+    assert result.events > 1000 and result.retrains >= 9 and 9 < result.days < 11
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("time,sensor,value\n", "line 1: header must be 'ts,sensor,value'"),
+        ("ts,sensor,value\n2024-03-04T10:00:00,m_kitchen,1\n2024-03-04T10:01:00,ghost,1\n", "line 3: unknown sensor"),
+        ("ts,sensor,value\nyesterday,m_kitchen,1\n", "line 2: bad timestamp"),
+        ("ts,sensor,value\n2024-03-04T10:00:00,m_kitchen,on\n", "line 2: value 'on' is not a number"),
+        ("ts,sensor,value\n2024-03-04T10:00:00,m_kitchen\n", "line 2: expected 3 columns"),
+    ],
+)
+def test_bad_events_give_clear_errors(tmp_path: Path, content: str, message: str) -> None:
+    ev, s = tmp_path / "EVENTS.csv", tmp_path / "SENSORS.json"
+    ev.write_text(content, encoding="utf-8")
+    write_sensors_json(s, TZ, sensors())
+    res = runner.invoke(app, ["replay", "--events", str(ev), "--sensors", str(s), "--out", str(tmp_path / "o")])
+    assert res.exit_code == 2
+    assert message in res.output and "Traceback" not in res.output
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (b"{", "not valid JSON"),
+        (b'{"sensors": {"a": {"kind": "motion", "room": "kitchen"}}}', 'missing "timezone"'),
+        (b'{"timezone": "Mars/Base", "sensors": {"a": {"kind": "motion", "room": "kitchen"}}}', "unknown time zone"),
+        (b'{"timezone": "UTC", "sensors": {"a": {"kind": "laser", "room": "kitchen"}}}', "unknown kind 'laser'"),
+        (
+            b'{"timezone": "UTC", "sensors": {"b": {"kind": "battery", "room": "hall", "of": "zz"}}}',
+            "unknown sensor 'zz'",
+        ),
+    ],
+)
+def test_bad_sensors_give_clear_errors(tmp_path: Path, body: bytes, message: str) -> None:
+    ev, s = tmp_path / "EVENTS.csv", tmp_path / "SENSORS.json"
+    ev.write_text("ts,sensor,value\n", encoding="utf-8")
+    s.write_bytes(body)
+    res = runner.invoke(app, ["replay", "--events", str(ev), "--sensors", str(s), "--out", str(tmp_path / "o")])
+    assert res.exit_code == 2 and message in res.output, res.output
+
+
+def test_import_dataset_then_replay(tmp_path: Path) -> None:
+    res = runner.invoke(app, ["import-dataset", "ordonez_a", "--out", str(tmp_path)])
+    assert res.exit_code == 0, res.output
+    lines = (tmp_path / "EVENTS.csv").read_text(encoding="utf-8").splitlines()
+    assert lines[0] == "ts,sensor,value" and len(lines) == 1 + 2 * 409
+    res = runner.invoke(
+        app,
+        [
+            "replay",
+            "--events",
+            str(tmp_path / "EVENTS.csv"),
+            "--sensors",
+            str(tmp_path / "SENSORS.json"),
+            "--out",
+            str(tmp_path / "A.jsonl"),
+            "--no-progress",
+        ],
+    )
+    assert res.exit_code == 0, res.output
+
+
+def test_unknown_dataset_is_a_clear_error(tmp_path: Path) -> None:
+    res = runner.invoke(app, ["import-dataset", "nope", "--out", str(tmp_path)])
+    assert res.exit_code == 2 and "unknown dataset 'nope'" in res.output

@@ -1,0 +1,32 @@
+from __future__ import annotations
+
+import pytest
+
+from seniorsafe.detection import Thresholds
+
+
+def test_round_trip_and_layers() -> None:
+    t = Thresholds.layered({"bathroom_stay_min": 30}, {"no_activity_hours": 10, "use_personal_model": False})
+    assert t.bathroom_stay_min == 30 and t.no_activity_hours == 10 and not t.use_personal_model
+    assert Thresholds.from_dict(t.to_dict()) == t
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        {"nope": 1},
+        {"bathroom_stay_min": "forty"},
+        {"bathroom_stay_min": -1},
+        {"inactivity_danger_p": 2.0},
+        {"young_model_days": 1.5},
+        {"use_personal_model": 1},
+    ],
+)
+def test_bad_overrides_are_rejected(raw: dict[str, object]) -> None:
+    with pytest.raises(ValueError):
+        Thresholds.from_dict(raw)
+
+
+def test_night_window_wraps_midnight() -> None:
+    t = Thresholds(night_start_hour=22, night_end_hour=6)
+    assert t.is_night(23) and t.is_night(3) and not t.is_night(12)
