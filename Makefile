@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 
-.PHONY: run test install install-dev services lint typecheck pytest bench web clean
+.PHONY: run test install install-dev services lint typecheck pytest bench docs clean
 
 run: install
 	$(VENV)/bin/seniorsafe up
@@ -45,3 +45,6 @@ bench: install-dev services
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+
+docs: install-dev
+	$(PY) scripts/update_docs.py

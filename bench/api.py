@@ -111,7 +111,8 @@ async def _login_all(base: str, emails: list[str]) -> list[str]:
         return tokens
 
 
-async def _client_loop(base: str, tokens: list[str], seconds: float, clients: int, q: Any) -> None:
+async def _client_loop(base: str, tokens: list[str], seconds: float, clients: int, q: Any,
+                       baseline: bool = False) -> None:
     import aiohttp
 
     latencies: list[float] = []
@@ -127,6 +128,8 @@ async def _client_loop(base: str, tokens: list[str], seconds: float, clients: in
             while time.perf_counter() < deadline:
                 detail = ids and random.random() < 0.5
                 url = f"{base}/api/v1/seniors/{random.choice(ids)}" if detail else f"{base}/api/v1/seniors?limit=50"
+                if baseline:
+                    url, detail = f"{base}/healthz", True
                 start = time.perf_counter()
                 async with http.get(url, headers=headers) as r:
                     body = await r.read()
@@ -140,8 +143,22 @@ async def _client_loop(base: str, tokens: list[str], seconds: float, clients: in
     q.put({"latencies": latencies, "errors": errors})
 
 
-def client_process(base: str, tokens: list[str], seconds: float, clients: int, q: Any) -> None:
-    asyncio.run(_client_loop(base, tokens, seconds, clients, q))
+def client_process(base: str, tokens: list[str], seconds: float, clients: int, q: Any, baseline: bool = False) -> None:
+    asyncio.run(_client_loop(base, tokens, seconds, clients, q, baseline))
+
+
+def run_load(base: str, tokens: list[str], seconds: float, clients: int, label: str,
+             baseline: bool = False) -> dict[str, Any]:
+    q: Any = mp.Queue()
+    proc = mp.Process(target=client_process, args=(base, tokens, seconds, clients, q, baseline))
+    proc.start()
+    with tqdm(total=int(seconds), desc=label, unit="s") as bar:
+        while proc.is_alive() and bar.n < seconds:
+            time.sleep(1)
+            bar.update()
+    result: dict[str, Any] = q.get()
+    proc.join()
+    return result
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -177,27 +194,19 @@ def main() -> None:
             bar.update()
             tokens = asyncio.run(_login_all(base, emails))
             bar.update()
-        q: Any = mp.Queue()
-        proc = mp.Process(target=client_process, args=(base, tokens, 2.0, args.clients, q))
-        proc.start()
-        q.get()
-        proc.join()  # warm-up
-        proc = mp.Process(target=client_process, args=(base, tokens, args.seconds, args.clients, q))
-        started = time.perf_counter()
-        proc.start()
-        with tqdm(total=int(args.seconds), desc="load", unit="s") as bar:
-            while proc.is_alive() and bar.n < args.seconds:
-                time.sleep(1)
-                bar.update()
-        result = q.get()
-        proc.join()
-        elapsed = max(time.perf_counter() - started, args.seconds)
+        run_load(base, tokens, 2.0, args.clients, "warm-up")
+        # The same clients against /healthz (no auth, no database) in the same run: a baseline for a noisy machine.
+        baseline = run_load(base, tokens, max(args.seconds / 4, 3.0), args.clients, "baseline /healthz", baseline=True)
+        result = run_load(base, tokens, args.seconds, args.clients, "load")
         lat = result["latencies"]
+        baseline_rps = len(baseline["latencies"]) / max(args.seconds / 4, 3.0)
+        rps = len(lat) / args.seconds
         print(json.dumps({
-            "rps": round(len(lat) / args.seconds, 1), "p50_ms": round(percentile(lat, 50) * 1000, 2),
+            "rps": round(rps, 1), "p50_ms": round(percentile(lat, 50) * 1000, 2),
             "p99_ms": round(percentile(lat, 99) * 1000, 2), "requests": len(lat), "errors": result["errors"],
             "clients": args.clients, "seniors": args.seniors, "seconds": args.seconds,
-            "wall_s": round(elapsed, 1), "workers": 1,
+            "workers": 1, "baseline_healthz_rps": round(baseline_rps, 1),
+            "ratio_vs_healthz": round(rps / baseline_rps, 3) if baseline_rps else None,
         }))
     finally:
         if server is not None:

@@ -7,6 +7,11 @@ need_apt=()
 command -v redis-server >/dev/null || need_apt+=(redis-server)
 command -v mosquitto >/dev/null || need_apt+=(mosquitto mosquitto-clients)
 command -v psql >/dev/null || need_apt+=(postgresql postgresql-client)
+command -v turnserver >/dev/null || need_apt+=(coturn)
+command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need_apt+=(nginx)
+command -v chromium >/dev/null || need_apt+=(chromium chromium-driver)
+command -v openssl >/dev/null || need_apt+=(openssl)
+command -v npm >/dev/null || need_apt+=(nodejs npm)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     echo "installing ${need_apt[*]}"
@@ -47,4 +52,4 @@ if ! (exec 3<>/dev/tcp/127.0.0.1/1883) 2>/dev/null; then
   wait_for Mosquitto "exec 3<>/dev/tcp/127.0.0.1/1883"
 fi
 
-echo "services ready: PostgreSQL, Redis, Mosquitto"
+echo "services ready: PostgreSQL, Redis, Mosquitto (coturn, nginx and Chromium are started by the tests that use them)"

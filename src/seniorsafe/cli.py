@@ -14,6 +14,7 @@ from typing import Annotated
 import typer
 
 from seniorsafe.config import get_settings
+from seniorsafe.detection.cli import app as detection_app
 from seniorsafe.telemetry.cli import broker_app, hub_cmd, ingest_cmd, simulate_cmd
 
 app = typer.Typer(help="Senior Safe Things: api, workers and operator tasks.", no_args_is_help=True,
@@ -24,6 +25,7 @@ app.command("ingest")(ingest_cmd)
 app.command("hub")(hub_cmd)
 app.command("simulate")(simulate_cmd)
 app.add_typer(broker_app, name="broker")
+app.registered_commands.extend(detection_app.registered_commands)  # replay, evaluate, import-dataset
 
 
 def _setup_logging(level: str = "INFO") -> None:
@@ -43,8 +45,56 @@ def api(
                 proxy_headers=True, log_level="info", access_log=False)
 
 
+@app.command()
+def detect(
+    shard: Annotated[int, typer.Option(help="this detector's shard (0-based)")] = 0,
+    shards: Annotated[int, typer.Option(help="number of detector shards (homes are split by hash)")] = 1,
+    tick: Annotated[float, typer.Option(help="seconds between deadline checks")] = 1.0,
+    history_hours: Annotated[float, typer.Option(help="history replayed at start-up to rebuild live state")] = 24.0,
+    lease_seconds: Annotated[float, typer.Option(help="shard lease; a crashed detector's shard is free after it")]
+    = 15.0,
+    name: Annotated[str, typer.Option(help="consumer-group name prefix")] = "detector",
+) -> None:
+    """Run the detector: stream consumer, live state per home, alerts (see docs/detection.md)."""
+    from seniorsafe.detection.detector_service import DetectorConfig, run_detector
+
+    if not 0 <= shard < shards:
+        typer.echo("--shard must be between 0 and --shards - 1", err=True)
+        raise typer.Exit(2)
+    _setup_logging()
+    config = DetectorConfig(name=name, shard=shard, shards=shards, tick_s=tick, history_hours=history_hours,
+                            lease_s=lease_seconds)
+    asyncio.run(run_detector(get_settings(), config))
+
+
+@app.command()
+def train(
+    senior: Annotated[str | None, typer.Option(help="train this senior now and exit (default: run the nightly "
+                                                     "schedule and serve API requests)")] = None,
+) -> None:
+    """Run the trainer: nightly personal models at 03:00 local time, or one senior on demand."""
+    import uuid
+
+    from seniorsafe.detection.trainer import NothingToLearn, run_trainer
+
+    _setup_logging()
+    try:
+        senior_id = uuid.UUID(senior) if senior else None
+    except ValueError:
+        typer.echo(f"--senior: {senior!r} is not a senior id", err=True)
+        raise typer.Exit(2) from None
+    try:
+        result = asyncio.run(run_trainer(get_settings(), senior_id))
+    except NothingToLearn as exc:
+        typer.echo(f"nothing to learn: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    if result is not None:
+        typer.echo(f"senior {result.senior_id}: model v{result.version} ({result.days} days, {result.events} events, "
+                   f"{result.feedback} false alarms as feedback) -> {result.artifact_key}")
+
+
 @db_app.command("upgrade")
-def db_upgrade(revision: Annotated[str, typer.Argument(help="target revision")] = "head") -> None:
+def db_upgrade(revision: Annotated[str, typer.Argument(help="target revision")] = "heads") -> None:
     """Apply migrations up to REVISION (default: the newest)."""
     from seniorsafe.migrate import upgrade
 
@@ -117,6 +167,14 @@ def seed_demo() -> None:
     typer.echo("demo organisation " + ("created" if created else "already present"))
     for login in DEMO_LOGINS:
         typer.echo(f"  {login.role:9s} {login.email}  password: {DEMO_PASSWORD}")
+
+
+@app.command("config-reference")
+def config_reference() -> None:
+    """Print the configuration reference (markdown) generated from the settings object."""
+    from seniorsafe.config import reference_markdown
+
+    typer.echo(reference_markdown(), nl=False)
 
 
 @app.command()

@@ -56,11 +56,46 @@ class Settings(BaseSettings):
     cors_origins: list[str] = Field(default_factory=list, description="extra origins allowed by CORS")
     log_json: bool = Field(False, description="structured JSON logs")
 
+    # live gateway (Socket.IO) and the alert workflow
+    realtime_redis_channel: str = Field("socketio", description="Socket.IO fan-out channel (under redis_prefix)")
+    realtime_session_check_seconds: float = Field(15.0, description="how often live sessions are re-checked "
+                                                  "for logout/expiry")
+    workflow_worker_in_api: bool = Field(True, description="run escalation, device-health and notification "
+                                         "delivery inside the api (one replica at a time, Redis lock)")
+    workflow_tick_seconds: float = Field(2.0, description="escalation / notification worker period")
+
+    # notifications
+    smtp_host: str | None = Field(None, description="SMTP server for email notifications (None = email off)")
+    smtp_port: int = Field(25, description="SMTP port")
+    smtp_username: str | None = Field(None, description="SMTP user")
+    smtp_password: str | None = Field(None, description="SMTP password")
+    smtp_starttls: bool = Field(False, description="upgrade the SMTP connection with STARTTLS")
+    smtp_from: str = Field("Senior Safe Things <alerts@localhost>", description="sender of notification emails")
+    vapid_private_key: str | None = Field(None, description="Web Push VAPID private key (PEM or base64url)")
+    vapid_public_key: str | None = Field(None, description="Web Push VAPID public key (base64url, for browsers)")
+    vapid_subject: str = Field("mailto:alerts@localhost", description="VAPID 'sub' claim (mailto: or https:)")
+    sms_provider_url: str | None = Field(None, description="SMS/voice provider HTTP endpoint (None = SMS off)")
+    sms_provider_key: str | None = Field(None, description="SMS/voice provider API key (Bearer)")
+    notification_max_attempts: int = Field(6, description="delivery attempts before a notification is given up")
+    notification_retry_seconds: float = Field(15.0, description="first retry delay; doubles on every attempt")
+
+    turn_urls: list[str] = Field(default_factory=list, description="our STUN/TURN URLs (coturn), e.g. "
+                                 "turn:turn.example.org:3478?transport=udp; empty = host candidates only")
+    turn_secret: str | None = Field(None, description="coturn static-auth-secret (REST credentials; required in "
+                                    "production)")
+    turn_ttl_seconds: int = Field(3600, description="lifetime of a TURN credential")
+    robot_ack_timeout_seconds: float = Field(5.0, description="resend a robot command not acknowledged in time")
+    robot_max_attempts: int = Field(3, description="sends of a robot command before it times out")
+    robot_offline_seconds: float = Field(120.0, description="no robot status for this long = robot offline")
+    robot_low_battery_percent: int = Field(20, description="battery at or below this opens robot_low_battery")
+
     @model_validator(mode="after")
     def _refuse_insecure_production(self) -> Settings:
         if self.environment == "production":
             if self.jwt_secret == DEV_JWT_SECRET or len(self.jwt_secret) < 32:
                 raise ValueError("JWT_SECRET must be set to a random value of at least 32 characters")
+            if not self.turn_secret or len(self.turn_secret) < 32:
+                raise ValueError("TURN_SECRET (coturn static-auth-secret, at least 32 characters) is required")
             if self.storage_backend == "s3" and not (self.s3_access_key and self.s3_secret_key):
                 raise ValueError("S3_ACCESS_KEY and S3_SECRET_KEY are required for S3 storage")
         return self
@@ -73,3 +108,19 @@ def get_settings() -> Settings:
 
 def random_secret(nbytes: int = 32) -> str:
     return secrets.token_urlsafe(nbytes)
+
+
+def reference_markdown() -> str:
+    """The configuration reference table for docs/operations.md, generated from the Settings fields."""
+    lines = ["| variable | default | meaning |", "| --- | --- | --- |"]
+    for name, field in Settings.model_fields.items():
+        default = field.get_default(call_default_factory=True)
+        if name in SECRET_FIELDS:
+            shown = "(secret; required in production)"
+        else:
+            shown = f"`{default}`" if default not in (None, "", []) else ""
+        lines.append(f"| `{name.upper()}` | {shown} | {field.description or ''} |")
+    return "\n".join(lines) + "\n"
+
+
+SECRET_FIELDS = frozenset({"jwt_secret", "turn_secret", "mqtt_password", "s3_secret_key", "s3_access_key"})

@@ -26,10 +26,10 @@ class DemoLogin:
 
 
 DEMO_LOGINS = [
-    DemoLogin("admin@demo.seniorsafe.local", "admin"),
-    DemoLogin("minji@demo.seniorsafe.local", "staff"),
-    DemoLogin("junho@demo.seniorsafe.local", "staff"),
-    DemoLogin("guardian@demo.seniorsafe.local", "guardian"),
+    DemoLogin("admin@demo.example.org", "admin"),
+    DemoLogin("minji@demo.example.org", "staff"),
+    DemoLogin("junho@demo.example.org", "staff"),
+    DemoLogin("guardian@demo.example.org", "guardian"),
 ]
 
 DEMO_SENIORS = [

@@ -99,7 +99,8 @@ async def list_seniors(
             name, ident = decode_cursor(cursor, sort)
             query = query.where(tuple_(Senior.name, Senior.id) > (name, ident))
         query = query.order_by(Senior.name, Senior.id)
-    rows = (await session.execute(query.limit(limit + 1))).all()
+    conn = await session.connection()  # Core rows, no ORM identity map: this is the hottest read path
+    rows = (await conn.execute(query.limit(limit + 1))).all()
     items = [summary_dict(row) for row in rows[:limit]]
     next_cursor = None
     if len(rows) > limit:
@@ -147,7 +148,7 @@ async def senior_detail(session: AsyncSession, principal: Principal, senior_id: 
     query = (select(*DETAIL_COLUMNS, _guardians_json().label("guardians"), _staff_json().label("staff"),
                     home_id.label("home_id"))
              .where(Senior.id == senior_id, visible_to(principal)))
-    row = (await session.execute(query)).one_or_none()
+    row = (await (await session.connection()).execute(query)).one_or_none()
     if row is None:
         raise NotFound(f"senior {senior_id} not found")
     data = summary_dict(row)

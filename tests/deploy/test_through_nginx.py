@@ -1,0 +1,45 @@
+"""The deployed topology without containers: real nginx (deploy/nginx/nginx.conf) in front of a real api."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+
+from seniorsafe.config import Settings
+from seniorsafe.deps import AppState
+from tests.conftest import PASSWORD, make_org
+from tests.deploy.conftest import nginx_running
+from tests.servers import api_server
+
+
+async def test_login_and_api_through_nginx_over_tls(settings: Settings, state: AppState, client: httpx.AsyncClient,
+                                                    tmp_path: Path) -> None:
+    org = await make_org(client, state, "Nginx")
+    dashboard = tmp_path / "dist"
+    (dashboard / "assets").mkdir(parents=True)
+    (dashboard / "index.html").write_text("<!doctype html><title>Senior Safe Things</title>")
+    with api_server(settings) as base, nginx_running(tmp_path / "nginx", base.removeprefix("http://"),
+                                                     dashboard) as ports:
+        https = f"https://127.0.0.1:{ports['https']}"
+        async with httpx.AsyncClient(verify=False, timeout=10) as web:
+            plain = await web.get(f"http://127.0.0.1:{ports['http']}/api/v1/seniors")
+            assert plain.status_code == 301 and plain.headers["location"].startswith("https://")
+            r = await web.post(f"{https}/api/v1/auth/login", json={"email": org.admin["email"], "password": PASSWORD})
+            assert r.status_code == 200, r.text
+            token = r.json()["access_token"]
+            assert "max-age" in r.headers["strict-transport-security"]
+            seniors = await web.get(f"{https}/api/v1/seniors", headers={"Authorization": f"Bearer {token}"})
+            assert seniors.status_code == 200 and len(seniors.json()["items"]) == 3
+            assert seniors.headers["x-content-type-options"] == "nosniff"
+            page = await web.get(f"{https}/seniors/some-deep-link")
+            assert page.status_code == 200 and "Senior Safe Things" in page.text
+            assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
+            missing = await web.get(f"{https}/assets/old-build.js")
+            assert missing.status_code == 404
+            big = await web.put(f"{https}/api/v1/seniors/{org.seniors[0]['id']}/photo",
+                                headers={"Authorization": f"Bearer {token}"},
+                                files={"file": ("p.jpg", b"x" * (7 * 1024 * 1024), "image/jpeg")})
+            assert big.status_code == 413
+            ready = await web.get(f"{https}/readyz")
+            assert ready.status_code == 200
