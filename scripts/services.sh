@@ -11,6 +11,7 @@ command -v turnserver >/dev/null || need_apt+=(coturn)
 command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need_apt+=(nginx)
 command -v chromium >/dev/null || need_apt+=(chromium chromium-driver)
 command -v openssl >/dev/null || need_apt+=(openssl)
+[ -d /usr/share/fonts/truetype/nanum ] || need_apt+=(fonts-nanum)  # Korean glyphs in screenshots
 command -v npm >/dev/null || need_apt+=(nodejs npm)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then

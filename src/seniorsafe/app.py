@@ -14,16 +14,24 @@ from sqlalchemy import text
 
 from seniorsafe import __version__
 from seniorsafe.accounts.api import router as accounts_router
+from seniorsafe.alerts.api import router as alerts_router
+from seniorsafe.alerts.escalation import WorkflowWorker
 from seniorsafe.bus import Bus
 from seniorsafe.config import Settings, get_settings
 from seniorsafe.db import Database
 from seniorsafe.deps import AppState
+from seniorsafe.detection.api import router as detection_router
 from seniorsafe.errors import document_problems, install_problem_handlers
 from seniorsafe.homes.api import router as homes_router
+from seniorsafe.notifications.api import router as notifications_router
+from seniorsafe.realtime.server import Gateway
+from seniorsafe.robots.api import router as robots_router
 from seniorsafe.seniors.api import router as seniors_router
 from seniorsafe.storage import make_storage
 from seniorsafe.telemetry.api import router as telemetry_router
 from seniorsafe.web import mount_dashboard
+from seniorsafe.webrtc.api import router as webrtc_router
+from seniorsafe.webrtc.signaling import install as install_webrtc_signaling
 
 log = logging.getLogger(__name__)
 
@@ -35,13 +43,23 @@ def build_state(settings: Settings) -> AppState:
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
 
+    install_webrtc_signaling()  # the `/webrtc` Socket.IO namespace on the gateway (robots and viewers)
+    gateway = Gateway(settings)
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         state = build_state(settings)
         app.state.services = state
+        await gateway.start(state)
+        worker = WorkflowWorker(state) if settings.workflow_worker_in_api else None
+        if worker:
+            worker.start()
         try:
             yield
         finally:
+            if worker:
+                await worker.stop()
+            await gateway.stop()
             await state.bus.close()
             await state.db.dispose()
 
@@ -57,6 +75,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(seniors_router)
     app.include_router(homes_router)
     app.include_router(telemetry_router)
+    app.include_router(detection_router)
+    app.include_router(alerts_router)
+    app.include_router(notifications_router)
+    app.include_router(robots_router)
+    app.include_router(webrtc_router)
+    app.state.gateway = gateway
+    app.mount("/socket.io", gateway.asgi)  # Socket.IO (engine.io path /socket.io/)
 
     @app.get("/healthz", tags=["health"], summary="Liveness: the process answers")
     async def healthz() -> dict[str, str]:

@@ -17,7 +17,11 @@ from seniorsafe.config import Settings
 class Bus:
     def __init__(self, settings: Settings, client: aioredis.Redis | None = None) -> None:
         self.prefix = settings.redis_prefix
-        self.redis: aioredis.Redis = client or aioredis.from_url(settings.redis_url, decode_responses=False)
+        # No read timeout: blocking reads (BLPOP, XREADGROUP BLOCK) wait longer than any sane default; a dead
+        # connection is caught by the health check instead.
+        self.redis: aioredis.Redis = client or aioredis.from_url(
+            settings.redis_url, decode_responses=False, socket_timeout=None, socket_connect_timeout=5,
+            health_check_interval=30)
 
     def key(self, *parts: object) -> str:
         return self.prefix + ":".join(str(p) for p in parts)

@@ -15,6 +15,7 @@ import typer
 
 from seniorsafe.config import get_settings
 from seniorsafe.detection.cli import app as detection_app
+from seniorsafe.robots.cli import robot_sim_cmd, robots_cmd
 from seniorsafe.telemetry.cli import broker_app, hub_cmd, ingest_cmd, simulate_cmd
 
 app = typer.Typer(help="Senior Safe Things: api, workers and operator tasks.", no_args_is_help=True,
@@ -25,6 +26,8 @@ app.command("ingest")(ingest_cmd)
 app.command("hub")(hub_cmd)
 app.command("simulate")(simulate_cmd)
 app.add_typer(broker_app, name="broker")
+app.command("robots")(robots_cmd)
+app.command("robot-sim")(robot_sim_cmd)
 app.registered_commands.extend(detection_app.registered_commands)  # replay, evaluate, import-dataset
 
 
@@ -91,6 +94,18 @@ def train(
     if result is not None:
         typer.echo(f"senior {result.senior_id}: model v{result.version} ({result.days} days, {result.events} events, "
                    f"{result.feedback} false alarms as feedback) -> {result.artifact_key}")
+
+
+@app.command()
+def workflow() -> None:
+    """Run alert escalation, device-health reconciliation and notification delivery as a worker process.
+
+    The api runs the same worker unless WORKFLOW_WORKER_IN_API=false; a Redis lock keeps one active at a time.
+    """
+    from seniorsafe.alerts.escalation import run_worker_forever
+
+    _setup_logging()
+    asyncio.run(run_worker_forever(get_settings()))
 
 
 @db_app.command("upgrade")

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from seniorsafe.accounts.models import Organisation, Role, User
-from seniorsafe.accounts.security import hash_password
+from seniorsafe.accounts.security import hash_password, new_opaque_token, token_digest
 from seniorsafe.audit.service import record
-from seniorsafe.homes.models import DeviceStatus, Home, Hub, Room, Sensor, SensorKind
+from seniorsafe.homes.models import DeviceStatus, Home, Hub, Robot, Room, Sensor, SensorKind
 from seniorsafe.seniors.models import Guardian, Mobility, RiskLevel, Senior, Sex, StaffAssignment
 
 DEMO_ORG = "Haeundae Home Care (demo)"
@@ -55,8 +55,22 @@ DEMO_SENSORS = [
 ]
 
 
+DEMO_ROBOT_ID = "demo-robot-001"
+
+
 def demo_hub_id(index: int) -> str:
     return f"demo-hub-{index + 1:03d}"
+
+
+async def issue_demo_robot_credential(session: AsyncSession) -> tuple[str, str, str] | None:
+    """A fresh credential for the demo robot: (robot id, its hub id, secret). Demo data only."""
+    robot = await session.get(Robot, DEMO_ROBOT_ID)
+    if robot is None:
+        return None
+    secret = new_opaque_token()
+    robot.credential_hash, robot.credential_issued_at = token_digest(secret), datetime.now(UTC)
+    await session.commit()
+    return robot.id, robot.hub_id, secret
 
 
 async def seed_demo(session: AsyncSession) -> bool:
@@ -100,6 +114,9 @@ async def seed_demo(session: AsyncSession) -> bool:
         for sensor_id, kind, room, label in DEMO_SENSORS:
             session.add(Sensor(org_id=org.id, home_id=home.id, hub_id=hub.id, sensor_id=sensor_id, kind=kind,
                                room=room, label=label, config={}))
+        if index == 0:
+            session.add(Robot(id=DEMO_ROBOT_ID, org_id=org.id, home_id=home.id, hub_id=hub.id, model="SafeBot S1",
+                              dock_room=Room.living, status=DeviceStatus.active))
     record(session, action="organisation.seeded", entity="organisation", entity_id=org.id, org_id=org.id)
     await session.commit()
     return True

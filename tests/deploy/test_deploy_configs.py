@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from seniorsafe.config import Settings
 from tests.deploy.conftest import DEPLOY
 
-APP_SERVICES = ("api", "ingest", "detect", "train")
+APP_SERVICES = ("api", "ingest", "detect", "train", "robots")
 
 
 @pytest.fixture(scope="module")

@@ -130,6 +130,10 @@ class HomeDetector:
         self.model_fault = None
         return self._close("model_fault", when, "personal model working again")
 
+    def fail_model(self, problem: str, at: float | None = None) -> list[AlertDecision]:
+        """The service could not even obtain the model (artifact missing, storage down): priors + fault."""
+        return self._fallback(problem, at if at is not None else (self.live_ts if self.live_ts > -INF else 0.0))
+
     def _fallback(self, problem: str, at: float) -> list[AlertDecision]:
         thr = self.thresholds
         self.model = None

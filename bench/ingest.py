@@ -1,0 +1,349 @@
+"""Ingest benchmark: N simulated hubs publish one event per MQTT message (QoS 1) for a fixed time through a private
+Mosquitto into K `seniorsafe ingest` processes; then checks stored == published and measures the raw COPY ceiling.
+
+    .venv/bin/python bench/ingest.py --hubs 50 --duration 20 --rate 0 --ingest-procs 2 --pub-procs 1
+    .venv/bin/python bench/ingest.py --hubs 50 --duration 20 --rate 2000          # latency at 2,000 events/s
+
+Publishers are a minimal MQTT 3.1.1 client on raw sockets (pre-built packets, a bounded window of unacknowledged
+PUBLISHes per connection) so that the measurement is about ingest, not about the publishers. They still share the
+machine's cores with Mosquitto, PostgreSQL, Redis and the ingest processes. Last line: JSON with events_per_s,
+lost, duplicated, p50_ms, p99_ms (publish → committed and on the stream), copy_ceiling_per_s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import multiprocessing as mp
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+import psycopg
+import redis
+
+from seniorsafe.telemetry.broker import LocalBroker
+from seniorsafe.telemetry.dynsec import build_config, hash_password
+
+PG_ADMIN = os.environ.get("BENCH_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
+SENSORS = ("pir-living", "pir-kitchen", "pir-bedroom", "bed", "door-front", "fridge")
+ROOT = "seniorsafe/v1"
+
+
+# ---------------------------------------------------------------- minimal MQTT 3.1.1 publisher
+
+
+def _str(s: str) -> bytes:
+    b = s.encode()
+    return len(b).to_bytes(2, "big") + b
+
+
+def _varint(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        n, digit = divmod(n, 128)
+        out.append(digit | (0x80 if n else 0))
+        if not n:
+            return bytes(out)
+
+
+def connect_packet(client_id: str, user: str, password: str) -> bytes:
+    body = _str("MQTT") + bytes([4, 0xC2]) + (60).to_bytes(2, "big") + _str(client_id) + _str(user) + _str(password)
+    return b"\x10" + _varint(len(body)) + body
+
+
+def publish_packet(topic: bytes, pid: int, payload: bytes) -> bytes:
+    body = len(topic).to_bytes(2, "big") + topic + pid.to_bytes(2, "big") + payload
+    return b"\x32" + _varint(len(body)) + body
+
+
+class Hub:
+    def __init__(self, hub_id: str, secret: str, port: int, window: int) -> None:
+        self.hub_id, self.secret, self.port, self.window = hub_id, secret, port, window
+        self.topic = f"{ROOT}/hubs/{hub_id}/events".encode()
+        self.seq = 0
+        self.inflight = 0
+        self.acked = 0
+        self.sent = 0
+
+    async def connect(self) -> None:
+        self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
+        self.writer.write(connect_packet(f"bench-{self.hub_id}", self.hub_id, self.secret))
+        connack = await self.reader.readexactly(4)
+        if connack[3] != 0:
+            raise RuntimeError(f"CONNACK refused for {self.hub_id}: {connack[3]}")
+        self.acker = asyncio.create_task(self._read_acks())
+
+    async def _read_acks(self) -> None:
+        buf = b""
+        while True:
+            data = await self.reader.read(65536)
+            if not data:
+                return
+            buf += data
+            n = len(buf) // 4  # PUBACK = 4 bytes (0x40 0x02 pid); nothing else is sent to a publisher
+            self.acked += n
+            self.inflight -= n
+            buf = buf[n * 4:]
+
+    def send(self, count: int) -> int:
+        count = min(count, self.window - self.inflight)
+        if count <= 0:
+            return 0
+        now = datetime.now(UTC).isoformat()
+        chunks = []
+        for _ in range(count):
+            self.seq += 1
+            payload = b'{"sensor":"%s","ts":"%s","value":%d,"seq":%d}' % (
+                SENSORS[self.seq % len(SENSORS)].encode(), now.encode(), self.seq & 1, self.seq)
+            chunks.append(publish_packet(self.topic, (self.seq % 65535) + 1, payload))
+        self.writer.write(b"".join(chunks))
+        self.inflight += count
+        self.sent += count
+        return count
+
+
+async def publisher_main(hubs: list[tuple[str, str]], port: int, rate: float, duration: float, window: int,
+                         out: Any) -> None:
+    conns = [Hub(h, s, port, window) for h, s in hubs]
+    for c in conns:
+        await c.connect()
+    start = time.monotonic()
+    tick = 0.005
+    budget = 0.0
+    while (elapsed := time.monotonic() - start) < duration:
+        budget = rate * tick if rate > 0 else 10**9
+        per = max(1, int(budget // len(conns))) if rate > 0 else window
+        for c in conns:
+            c.send(per if rate > 0 else window)
+        await asyncio.sleep(max(0.0, tick - (time.monotonic() - start - elapsed)))
+        if rate > 0 and sum(c.sent for c in conns) > rate * (time.monotonic() - start) + rate * tick:
+            await asyncio.sleep(tick)
+    for _ in range(600):  # up to 30 s for the last PUBACKs
+        if all(c.inflight <= 0 for c in conns):
+            break
+        await asyncio.sleep(0.05)
+    out.put({c.hub_id: (c.seq, c.acked) for c in conns})
+    for c in conns:
+        c.writer.close()
+
+
+def publisher_process(hubs: list[tuple[str, str]], port: int, rate: float, duration: float, window: int,
+                      out: Any) -> None:
+    asyncio.run(publisher_main(hubs, port, rate, duration, window, out))
+
+
+# ---------------------------------------------------------------- set-up
+
+
+def create_database(name: str) -> str:
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://") + f"/{name}"
+    from seniorsafe.migrate import upgrade
+
+    upgrade(url)
+    return url
+
+
+def seed(libpq: str, count: int) -> list[tuple[str, str]]:
+    from seniorsafe.accounts.security import token_digest
+
+    hubs = []
+    with psycopg.connect(libpq, autocommit=True) as conn:
+        org = uuid.uuid4()
+        conn.execute("INSERT INTO organisations (id, name, settings) VALUES (%s, 'bench', '{}')", (org,))
+        for i in range(count):
+            senior, home, hub_id, secret = uuid.uuid4(), uuid.uuid4(), f"bench-{i:04d}", uuid.uuid4().hex
+            conn.execute("INSERT INTO seniors (id, org_id, name, health_conditions, medications, video_consent, "
+                         "risk_level, settings) VALUES (%s, %s, %s, '[]', '[]', false, 'unknown', '{}')",
+                         (senior, org, f"s{i}"))
+            conn.execute("INSERT INTO homes (id, org_id, senior_id, timezone, rooms) VALUES (%s, %s, %s, "
+                         "'Asia/Seoul', '[]')", (home, org, senior))
+            conn.execute("INSERT INTO hubs (id, org_id, home_id, name, status, connectivity, credential_hash) "
+                         "VALUES (%s, %s, %s, 'h', 'active', 'unknown', %s)", (hub_id, org, home, token_digest(secret)))
+            for sensor in SENSORS:
+                kind = "presence" if sensor == "bed" else "door" if sensor.startswith("door") else (
+                    "contact" if sensor == "fridge" else "motion")
+                room = {"pir-living": "living", "pir-kitchen": "kitchen", "pir-bedroom": "bedroom", "bed": "bedroom",
+                        "door-front": "entrance", "fridge": "kitchen"}[sensor]
+                conn.execute("INSERT INTO sensors (org_id, home_id, hub_id, sensor_id, kind, room, config) "
+                             "VALUES (%s, %s, %s, %s, %s, %s, '{}')", (org, home, hub_id, sensor, kind, room))
+            hubs.append((hub_id, secret))
+    return hubs
+
+
+def start_ingest(env: dict[str, str], procs: int, log_dir: Path) -> list[subprocess.Popen[bytes]]:
+    out = []
+    for i in range(procs):
+        log = open(log_dir / f"ingest-{i}.log", "wb")  # noqa: SIM115 - owned by the child
+        out.append(subprocess.Popen([sys.executable, "-m", "seniorsafe.cli", "ingest", "--client-id",
+                                     f"bench-ingest-{i}", "--max-batch", "2000"], env=env, stdout=log,
+                                    stderr=subprocess.STDOUT))
+    return out
+
+
+# ---------------------------------------------------------------- measurement
+
+
+def wait_stored(libpq: str, expected: int, timeout: float) -> int:
+    deadline = time.monotonic() + timeout
+    stored = 0
+    with psycopg.connect(libpq, autocommit=True) as conn:
+        while time.monotonic() < deadline:
+            stored = int(conn.execute("SELECT count(*) FROM sensor_events").fetchone()[0])  # type: ignore[index]
+            if stored >= expected:
+                break
+            time.sleep(0.2)
+    return stored
+
+
+def latencies(r: redis.Redis, key: str) -> tuple[list[float], int, float, float]:
+    """Publish → on the stream, from each entry's id (Redis time at XADD) and the event's ts; duplicates."""
+    lat: list[float] = []
+    seen: set[tuple[bytes, bytes]] = set()
+    dup = 0
+    first = last = 0.0
+    cursor = "-"
+    while True:
+        entries = r.xrange(key, min=cursor, count=50_000)
+        if cursor != "-" and entries:
+            entries = entries[1:]
+        if not entries:
+            break
+        for entry_id, fields in entries:
+            ident = (fields[b"hub"], fields[b"seq"])
+            if ident in seen:
+                dup += 1
+                continue
+            seen.add(ident)
+            at = int(entry_id.split(b"-")[0]) / 1000
+            first = at if not first else min(first, at)
+            last = max(last, at)
+            lat.append((at - float(fields[b"ts"])) * 1000)
+        cursor = entries[-1][0].decode()
+    return lat, dup, first, last
+
+
+def copy_ceiling(libpq: str, rows: int) -> float:
+    """psycopg binary COPY of the same rows into a plain copy of sensor_events (no index checks, no conflicts)."""
+    with psycopg.connect(libpq) as conn:
+        conn.execute("CREATE UNLOGGED TABLE copy_ceiling (LIKE sensor_events INCLUDING DEFAULTS)")
+        data = conn.execute("SELECT ts, hub_id, seq, sensor_pk, home_id, kind::text, room::text, value, late "
+                            "FROM sensor_events LIMIT %s", (rows,)).fetchall()
+        if not data:
+            return 0.0
+        while len(data) < rows:
+            data += data[: rows - len(data)]
+        start = time.perf_counter()
+        with conn.cursor().copy("COPY copy_ceiling (ts, hub_id, seq, sensor_pk, home_id, kind, room, value, late) "
+                                "FROM STDIN (FORMAT BINARY)") as copy:
+            # enum columns take their label as binary input (enum_recv), so text dumps work for them
+            copy.set_types(["timestamptz", "varchar", "int8", "int8", "uuid", "text", "text", "float8", "bool"])
+            for row in data:
+                copy.write_row(row)
+        conn.commit()
+        return len(data) / (time.perf_counter() - start)
+
+
+def pct(values: list[float], p: float) -> float:
+    if not values:
+        return 0.0
+    values = sorted(values)
+    return round(values[min(len(values) - 1, int(len(values) * p))], 1)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--hubs", type=int, default=50)
+    ap.add_argument("--duration", type=float, default=20.0)
+    ap.add_argument("--rate", type=float, default=0.0, help="target events/s in total (0 = as fast as possible)")
+    ap.add_argument("--ingest-procs", type=int, default=2)
+    ap.add_argument("--pub-procs", type=int, default=1)
+    ap.add_argument("--window", type=int, default=100, help="unacknowledged PUBLISHes per hub connection")
+    args = ap.parse_args()
+
+    run = uuid.uuid4().hex[:8]
+    name = f"ss_bench_{run}"
+    tmp = Path(tempfile.mkdtemp(prefix="ss-bench-"))
+    url = create_database(name)
+    libpq = url.replace("postgresql+asyncpg://", "postgresql://")
+    prefix = f"ssbench:{run}:"
+    r = redis.Redis.from_url(REDIS_URL)
+    procs: list[subprocess.Popen[bytes]] = []
+    try:
+        hubs = seed(libpq, args.hubs)
+        broker = LocalBroker(tmp / "mosquitto", root=ROOT)
+        config = build_config(ROOT, broker.admin_user, broker.admin_password,
+                              [(h, *hash_password(s), True) for h, s in hubs])
+        (tmp / "mosquitto" / "dynamic-security.json").write_bytes(orjson.dumps(config))
+        broker.start()
+        env = {**os.environ, "DATABASE_URL": url, "REDIS_URL": REDIS_URL, "REDIS_PREFIX": prefix,
+               "MQTT_PORT": str(broker.port), "MQTT_USERNAME": broker.admin_user,
+               "MQTT_PASSWORD": broker.admin_password, "MQTT_TOPIC_ROOT": ROOT, "LOG_LEVEL": "WARNING"}
+        procs = start_ingest(env, args.ingest_procs, tmp)
+        time.sleep(2.0)
+        print(f"bench: {args.hubs} hubs, {args.duration:g} s, rate {args.rate or 'max'}, "
+              f"{args.ingest_procs} ingest + {args.pub_procs} publisher processes", flush=True)
+        queue: Any = mp.Queue()
+        groups = [hubs[i::args.pub_procs] for i in range(args.pub_procs)]
+        pubs = [mp.Process(target=publisher_process, args=(g, broker.port, args.rate / args.pub_procs,
+                                                           args.duration, args.window, queue)) for g in groups]
+        t0 = time.monotonic()
+        for p in pubs:
+            p.start()
+        skey = prefix + "stream:events"
+        while any(p.is_alive() for p in pubs) and time.monotonic() - t0 < args.duration + 40:
+            time.sleep(2.0)
+            print(f"  t={time.monotonic() - t0:5.1f}s on stream: {r.xlen(skey)}", flush=True)
+            if all(not p.is_alive() for p in pubs):
+                break
+        results: dict[str, tuple[int, int]] = {}
+        for _ in pubs:
+            results.update(queue.get(timeout=60))
+        for p in pubs:
+            p.join()
+        published = sum(seq for seq, _ in results.values())
+        acked = sum(a for _, a in results.values())
+        stored = wait_stored(libpq, published, 60)
+        lat, dup, first, last = latencies(r, skey)
+        with psycopg.connect(libpq) as conn:
+            distinct = int(conn.execute("SELECT count(*) FROM (SELECT DISTINCT hub_id, seq FROM sensor_events) x")
+                           .fetchone()[0])  # type: ignore[index]
+        ceiling = copy_ceiling(libpq, min(stored, 500_000))
+        span = max(last - first, 1e-9)
+        print(f"published {published} (acked by broker {acked}), stored {stored}, stream duplicates {dup}",
+              flush=True)
+        print(orjson.dumps({
+            "events_per_s": round(len(lat) / span), "published": published, "stored": stored,
+            "lost": published - distinct, "duplicated": stored - distinct, "stream_redelivered": dup,
+            "p50_ms": pct(lat, 0.50), "p99_ms": pct(lat, 0.99), "copy_ceiling_per_s": round(ceiling),
+            "hubs": args.hubs, "rate_target": args.rate, "ingest_procs": args.ingest_procs,
+            "pub_procs": args.pub_procs, "duration_s": args.duration}).decode(), flush=True)
+    finally:
+        for p in procs:
+            p.terminate()
+        for p in procs:
+            try:
+                p.wait(10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        if "broker" in locals():
+            broker.stop()
+        keys = list(r.scan_iter(match=prefix + "*", count=1000))
+        if keys:
+            r.delete(*keys)
+        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+if __name__ == "__main__":
+    sys.exit(main())

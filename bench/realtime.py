@@ -1,0 +1,359 @@
+"""Live gateway benchmark: K Socket.IO dashboard clients, sensor events through the real HTTP ingest.
+
+Starts its own database, two api processes (one takes the hubs' HTTP ingest, the other — ONE uvicorn worker —
+holds every dashboard socket, as two replicas behind a proxy would), the detector (`seniorsafe detect`), a
+load generator and client processes. Each client watches one senior (`senior.watch`); events are spread over
+the hubs at --rate events/s. Every --press-every seconds an emergency button is pressed in a new home: the
+detector raises the alert, the dashboards receive `alert.opened`.
+
+Measures event → dashboard (`sensor.activity` receipt minus the event's hub timestamp) and decisive event →
+alert on dashboard (button timestamp → `alert.opened` receipt). Progress on stderr; last line on stdout:
+{"clients", "event_to_dashboard_p50_ms", "event_to_dashboard_p99_ms", "button_to_alert_p99_ms", ...}.
+Targets: 2,000 clients on one api worker, event → dashboard p99 <= 100 ms, button → alert p99 <= 250 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import multiprocessing as mp
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import psycopg
+
+from seniorsafe.accounts.models import Role
+from seniorsafe.accounts.security import Principal, hash_password, issue_access_token, token_digest
+from seniorsafe.config import Settings
+from seniorsafe.migrate import upgrade
+from seniorsafe.seed import DEMO_SENSORS
+
+ADMIN_URL = os.environ.get("BENCH_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+def log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def percentile(values: list[float], p: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return round(ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))], 2)
+
+
+# ---------------------------------------------------------------- data
+
+
+def load_data(dsn: str, homes: int) -> tuple[uuid.UUID, uuid.UUID, list[tuple[str, str, str]]]:
+    """One organisation, its admin, `homes` seniors each with a home, a hub and the demo sensors."""
+    org_id, admin_id = uuid.uuid4(), uuid.uuid4()
+    hubs: list[tuple[str, str, str]] = []  # (hub_id, secret, senior_id)
+    with psycopg.connect(dsn) as conn, conn.cursor() as cur:
+        cur.execute("INSERT INTO organisations (id, name, settings) VALUES (%s, 'Bench', '{}')", (org_id,))
+        cur.execute("INSERT INTO users (id, org_id, email, name, role, password_hash, is_active) "
+                    "VALUES (%s, %s, 'admin@bench.example.org', 'Admin', 'admin', %s, true)",
+                    (admin_id, org_id, hash_password("bench-password-1")))
+        for i in range(homes):
+            senior, home, hub, secret = uuid.uuid4(), uuid.uuid4(), f"bench-hub-{i:05d}", uuid.uuid4().hex
+            cur.execute("INSERT INTO seniors (id, org_id, name, health_conditions, medications, video_consent, "
+                        "risk_level, settings) VALUES (%s, %s, %s, '[]', '[]', false, 'safe', '{}')",
+                        (senior, org_id, f"Senior {i:05d}"))
+            cur.execute("INSERT INTO homes (id, org_id, senior_id, timezone, rooms) VALUES (%s, %s, %s, "
+                        "'Asia/Seoul', '[]')", (home, org_id, senior))
+            cur.execute("INSERT INTO hubs (id, org_id, home_id, name, status, connectivity, credential_hash) "
+                        "VALUES (%s, %s, %s, 'hub', 'active', 'online', %s)",
+                        (hub, org_id, home, token_digest(secret)))
+            for sensor_id, kind, room, label in DEMO_SENSORS:
+                cur.execute("INSERT INTO sensors (org_id, home_id, hub_id, sensor_id, kind, room, label, config) "
+                            "VALUES (%s, %s, %s, %s, %s, %s, %s, '{}')",
+                            (org_id, home, hub, sensor_id, kind.value, room.value, label))
+            hubs.append((hub, secret, str(senior)))
+        conn.commit()
+    return org_id, admin_id, hubs
+
+
+# ---------------------------------------------------------------- clients
+
+
+async def _clients(url: str, tokens: list[str], watch: list[str], seconds: float, q: Any, progress: Any) -> None:
+    import socketio
+
+    activity: list[float] = []
+    alerts: list[tuple[str, float]] = []
+    connected = 0
+
+    def make(i: int) -> socketio.AsyncClient:
+        sio = socketio.AsyncClient(reconnection=False)
+
+        async def on_activity(data: dict[str, Any]) -> None:
+            ts = datetime.fromisoformat(data["data"]["ts"].replace("Z", "+00:00")).timestamp()
+            activity.append((time.time() - ts) * 1000)
+
+        async def on_alert(data: dict[str, Any]) -> None:
+            if data["data"]["kind"] == "emergency_button":
+                alerts.append((data["senior_id"], time.time()))
+
+        sio.on("sensor.activity", on_activity)
+        sio.on("alert.opened", on_alert)
+        return sio
+
+    socks = [make(i) for i in range(len(tokens))]
+
+    async def connect(i: int) -> None:
+        nonlocal connected
+        await socks[i].connect(url, auth={"token": tokens[i]}, transports=["websocket"], wait_timeout=30)
+        await socks[i].call("senior.watch", {"senior_id": watch[i]}, timeout=30)
+        connected += 1
+
+    for start in range(0, len(socks), 50):
+        await asyncio.gather(*(connect(i) for i in range(start, min(start + 50, len(socks)))))
+        progress.value = connected
+    progress.value = -connected  # negative: all connected, start measuring
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        await asyncio.sleep(0.5)
+        progress.value = -max(1, len(activity))
+    q.put({"activity": activity, "alerts": alerts, "connected": connected})
+    for s in socks:
+        with contextlib.suppress(Exception):
+            await s.disconnect()
+
+
+def client_process(url: str, tokens: list[str], watch: list[str], seconds: float, q: Any, progress: Any) -> None:
+    asyncio.run(_clients(url, tokens, watch, seconds, q, progress))
+
+
+# ---------------------------------------------------------------- load generator
+
+
+def _iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).isoformat().replace("+00:00", "Z")
+
+
+async def _generate(url: str, hubs: list[tuple[str, str, str]], args: argparse.Namespace, redis_prefix: str,
+                    q: Any) -> None:
+    """Sensor events at args.rate (HTTP ingest with a bounded in-flight window, or straight onto the bus)."""
+    import aiohttp
+    import redis.asyncio as aioredis
+
+    seq = {h: 0 for h, _, _ in hubs}
+    presses: list[tuple[str, float]] = []
+    sent = errors = 0
+    window = asyncio.Semaphore(args.inflight)
+    bus = aioredis.from_url(os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"))
+    per_tick = 10
+    tick = args.batch * per_tick / args.rate
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=args.inflight + 4)) as http:
+
+        async def post(hub: str, secret: str, events: list[dict[str, Any]]) -> None:
+            nonlocal errors
+            try:
+                async with http.post(f"{url}/api/v1/hub/events", json=events,
+                                     auth=aiohttp.BasicAuth(hub, secret)) as r:
+                    errors += r.status >= 300
+                    await r.read()
+            except aiohttp.ClientError:
+                errors += 1
+            finally:
+                window.release()
+
+        async def send(hub: str, secret: str, senior: str, events: list[dict[str, Any]]) -> None:
+            if args.source == "bus":  # what telemetry publishes after its commit (telemetry/live.py)
+                pipe = bus.pipeline(transaction=False)
+                for e in events:
+                    pipe.publish(f"{redis_prefix}pub:senior:{senior}:activity", json.dumps(
+                        {"senior_id": senior, "hub_id": hub, "sensor": e["sensor"], "kind": "motion",
+                         "room": "living", "value": e["value"], "ts": e["ts"], "seq": e["seq"]}))
+                await pipe.execute()
+                return
+            await window.acquire()
+            asyncio.get_running_loop().create_task(post(hub, secret, events))
+
+        start = time.monotonic()
+        next_press, pressed, cursor, value = start + 1.0, 0, 0, True
+        while time.monotonic() - start < args.seconds:
+            began = time.monotonic()
+            for _ in range(per_tick):
+                hub, secret, senior = hubs[cursor % len(hubs)]
+                cursor += 1
+                events = []
+                now = time.time()
+                for j in range(args.batch):
+                    seq[hub] += 1
+                    events.append({"sensor": "pir-living", "ts": _iso(now - (args.batch - 1 - j) * 0.00001),
+                                   "value": value, "seq": seq[hub]})
+                value = not value
+                await send(hub, secret, senior, events)
+                sent += args.batch
+            if args.press_every > 0 and time.monotonic() >= next_press and pressed < len(hubs):
+                hub, secret, senior = hubs[-1 - pressed]
+                pressed += 1
+                seq[hub] += 1
+                ts = time.time()
+                presses.append((senior, ts))
+                await window.acquire()
+                asyncio.get_running_loop().create_task(
+                    post(hub, secret, [{"sensor": "button", "ts": _iso(ts), "value": True, "seq": seq[hub]}]))
+                next_press += args.press_every
+            await asyncio.sleep(max(0.0, tick - (time.monotonic() - began)))
+        elapsed = time.monotonic() - start
+        for _ in range(args.inflight):
+            await window.acquire()
+    await bus.aclose()
+    q.put({"sent": sent, "errors": errors, "rate": sent / elapsed, "presses": presses})
+
+
+def generator_process(url: str, hubs: list[tuple[str, str, str]], args: argparse.Namespace, redis_prefix: str,
+                      q: Any) -> None:
+    asyncio.run(_generate(url, hubs, args, redis_prefix, q))
+
+
+# ---------------------------------------------------------------- processes
+
+
+def start_api(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "seniorsafe.app:create_app", "--factory", "--host", "127.0.0.1",
+         "--port", str(port), "--workers", "1", "--log-level", "warning", "--no-access-log"], env=env)
+
+
+def wait_ready(base: str) -> None:
+    import httpx
+
+    for _ in range(150):
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
+                return
+        time.sleep(0.2)
+    raise RuntimeError(f"{base} did not become ready")
+
+
+def run(args: argparse.Namespace, dsn: str, name: str) -> dict[str, Any]:
+    procs: list[subprocess.Popen[bytes]] = []
+    try:
+        upgrade(dsn.replace("postgresql://", "postgresql+asyncpg://"))
+        org_id, admin_id, hubs = load_data(dsn, args.homes)
+        log(f"setup: {len(hubs)} homes loaded")
+        secret = uuid.uuid4().hex * 2
+        env = {**os.environ, "DATABASE_URL": dsn.replace("postgresql://", "postgresql+asyncpg://"),
+               "REDIS_PREFIX": f"ssbench:{name}:", "JWT_SECRET": secret, "ENVIRONMENT": "test",
+               "WORKFLOW_WORKER_IN_API": "false", "ACCESS_TOKEN_MINUTES": "120"}
+        gw_port, ingest_port = free_port(), free_port()
+        procs += [start_api(env, gw_port), start_api(env, ingest_port)]
+        detector = None
+        if args.detector:
+            detector = subprocess.Popen([sys.executable, "-m", "seniorsafe.cli", "detect", "--tick", "0.5",
+                                         "--history-hours", "0"], env=env, stdout=subprocess.DEVNULL)
+            procs.append(detector)
+        gw, ingest = f"http://127.0.0.1:{gw_port}", f"http://127.0.0.1:{ingest_port}"
+        wait_ready(gw)
+        wait_ready(ingest)
+        settings = Settings(jwt_secret=secret, access_token_minutes=120)
+        principal = Principal(admin_id, org_id, Role.admin, uuid.uuid4())
+        token, _ = issue_access_token(settings, principal)
+        watched = [senior for _, _, senior in hubs[: max(1, min(args.watched, len(hubs)))]]
+        q: Any = mp.Queue()
+        clients: list[mp.Process] = []
+        progress = [mp.Value("i", 0) for _ in range(args.client_procs)]
+        per = [list(range(i, args.clients, args.client_procs)) for i in range(args.client_procs)]
+        for p, idx in zip(progress, per, strict=True):
+            proc = mp.Process(target=client_process, args=(
+                gw, [token] * len(idx), [watched[i % len(watched)] for i in idx], args.seconds + 3, q, p))
+            proc.start()
+            clients.append(proc)
+        t0 = time.monotonic()
+        while not all(p.value < 0 for p in progress):
+            log(f"connecting: {sum(abs(p.value) for p in progress)}/{args.clients} clients")
+            time.sleep(1)
+            if time.monotonic() - t0 > 300:
+                raise RuntimeError("clients did not connect within 5 minutes")
+        log(f"all {args.clients} clients connected in {time.monotonic() - t0:.1f}s; sending {args.rate:.0f} ev/s")
+        gen = mp.Process(target=generator_process, args=(ingest, hubs, args, env["REDIS_PREFIX"], q))
+        gen.start()
+        t1 = time.monotonic()
+        while gen.is_alive():
+            time.sleep(1)
+            log(f"load {time.monotonic() - t1:4.0f}s: received so far ~{sum(-p.value for p in progress)}")
+        results = [q.get(timeout=120) for _ in range(len(clients) + 1)]
+        for proc in [*clients, gen]:
+            proc.join(timeout=30)
+        return summarise(args, results, detector is not None)
+    finally:
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+def summarise(args: argparse.Namespace, results: list[dict[str, Any]], detector: bool) -> dict[str, Any]:
+    gen = next(r for r in results if "sent" in r)
+    clients = [r for r in results if "activity" in r]
+    activity = [v for r in clients for v in r["activity"]]
+    pressed = dict(gen["presses"])
+    button = [(at - pressed[s]) * 1000 for r in clients for s, at in r["alerts"] if s in pressed]
+    return {
+        "clients": sum(r["connected"] for r in clients),
+        "api_workers_for_sockets": 1,
+        "events_per_s_sent": round(gen["rate"], 1),
+        "ingest_errors": gen["errors"],
+        "activity_deliveries": len(activity),
+        "event_to_dashboard_p50_ms": percentile(activity, 50),
+        "event_to_dashboard_p99_ms": percentile(activity, 99),
+        "button_presses": len(pressed),
+        "button_alert_deliveries": len(button),
+        "button_to_alert_p50_ms": percentile(button, 50) if detector else None,
+        "button_to_alert_p99_ms": percentile(button, 99) if detector else None,
+        "source": args.source,
+        "watched_seniors": args.watched,
+        "homes": args.homes,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--clients", type=int, default=2000)
+    parser.add_argument("--client-procs", type=int, default=2, help="processes that hold the client sockets")
+    parser.add_argument("--rate", type=float, default=2000.0, help="sensor events per second (all homes)")
+    parser.add_argument("--batch", type=int, default=10, help="events per ingest request")
+    parser.add_argument("--homes", type=int, default=200)
+    parser.add_argument("--watched", type=int, default=200, help="distinct seniors watched by the clients")
+    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--press-every", type=float, default=0.5, help="seconds between emergency buttons")
+    parser.add_argument("--no-detector", dest="detector", action="store_false")
+    parser.add_argument("--source", choices=["http", "bus"], default="http",
+                        help="http: hubs' HTTP ingest (end to end); bus: telemetry's live messages straight on "
+                             "Redis (the gateway alone); buttons always go through the ingest and the detector")
+    parser.add_argument("--inflight", type=int, default=16, help="concurrent ingest requests")
+    args = parser.parse_args()
+    name = f"ss_bench_rt_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    dsn = ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    try:
+        result = run(args, dsn, name)
+    finally:
+        with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    print(json.dumps(result), flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,153 @@
+"""What the detector and trainer services read from PostgreSQL: homes, their sensors as detection
+`SensorInfo`, layered thresholds, event history and staff feedback (no HTTP, no Redis)."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+import zlib
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from seniorsafe.accounts.models import Organisation
+from seniorsafe.alerts.models import Alert, Outcome
+from seniorsafe.homes.models import Connectivity, Home, Hub, Sensor
+from seniorsafe.seniors.models import Senior
+from seniorsafe.telemetry.models import SensorEvent
+
+from .events import ROOMS, SENSOR_KINDS, Event, SensorInfo
+from .thresholds import Thresholds
+
+log = logging.getLogger(__name__)
+
+THRESHOLDS_KEY = "detection_thresholds"
+
+
+@dataclass
+class HomeInfo:
+    """A home as the detection services see it."""
+
+    home_id: uuid.UUID
+    org_id: uuid.UUID
+    senior_id: uuid.UUID
+    tz: str
+    sensors: dict[str, SensorInfo]
+    by_pk: dict[int, str]  # sensors.id (our primary key) -> detection sensor id
+    thresholds: Thresholds
+    hub_offline: bool = False
+    kinds: dict[str, str] = field(default_factory=dict)  # detection id -> sensor kind
+
+
+def shard_of(home_id: uuid.UUID | str, shards: int) -> int:
+    """Stable owner of a home among `shards` detectors (crc32: the same in every process)."""
+    return zlib.crc32(str(home_id).encode()) % max(1, shards)
+
+
+def thresholds_for(org_settings: dict[str, Any] | None, senior_settings: dict[str, Any] | None,
+                   where: str = "") -> Thresholds:
+    """Organisation overrides, then the senior's; a broken layer is logged and skipped, never fatal."""
+    org_layer = (org_settings or {}).get(THRESHOLDS_KEY)
+    senior_layer = (senior_settings or {}).get(THRESHOLDS_KEY)
+    for layers in ((org_layer, senior_layer), (org_layer,), ()):
+        try:
+            return Thresholds.layered(*[x if isinstance(x, dict) else None for x in layers])
+        except ValueError as exc:
+            log.warning("detection thresholds of %s ignored: %s", where or "a home", exc)
+    return Thresholds()
+
+
+def map_sensors(rows: Iterable[Sensor]) -> tuple[dict[str, SensorInfo], dict[int, str]]:
+    """Our sensors (hub, sensor_id, kind, room) as detection SensorInfo keyed by a home-unique id.
+
+    The id is the hub's sensor_id, prefixed with the hub when two hubs of one home use the same name."""
+    rows = list(rows)
+    counts: dict[str, int] = defaultdict(int)
+    for s in rows:
+        counts[s.sensor_id] += 1
+    sensors: dict[str, SensorInfo] = {}
+    by_pk: dict[int, str] = {}
+    for s in rows:
+        kind, room = str(s.kind), str(s.room)
+        if kind not in SENSOR_KINDS or room not in ROOMS:
+            log.warning("sensor %s (%s in %s) is not known to the detector; ignored", s.id, kind, room)
+            continue
+        sid = s.sensor_id if counts[s.sensor_id] == 1 else f"{s.hub_id}:{s.sensor_id}"
+        sensors[sid] = SensorInfo(sid, kind, room)
+        by_pk[s.id] = sid
+    return sensors, by_pk
+
+
+async def load_homes(session: AsyncSession, home_ids: Iterable[uuid.UUID] | None = None) -> list[HomeInfo]:
+    """Homes with their senior, organisation settings, sensors and hub connectivity."""
+    query = (select(Home, Senior.settings, Organisation.settings)
+             .join(Senior, Senior.id == Home.senior_id).join(Organisation, Organisation.id == Home.org_id))
+    ids = list(home_ids) if home_ids is not None else None
+    if ids is not None:
+        query = query.where(Home.id.in_(ids))
+    rows = (await session.execute(query)).all()
+    if not rows:
+        return []
+    wanted = [r[0].id for r in rows]
+    sensors_by_home: dict[uuid.UUID, list[Sensor]] = defaultdict(list)
+    for s in (await session.scalars(select(Sensor).where(Sensor.home_id.in_(wanted)).order_by(Sensor.id))).all():
+        sensors_by_home[s.home_id].append(s)
+    offline = set(await session.scalars(select(Hub.home_id).where(
+        Hub.home_id.in_(wanted), Hub.connectivity == Connectivity.offline)))
+    out = []
+    for home, senior_settings, org_settings in rows:
+        sensors, by_pk = map_sensors(sensors_by_home[home.id])
+        out.append(HomeInfo(
+            home_id=home.id, org_id=home.org_id, senior_id=home.senior_id, tz=home.timezone or "UTC",
+            sensors=sensors, by_pk=by_pk, thresholds=thresholds_for(org_settings, senior_settings, f"home {home.id}"),
+            hub_offline=home.id in offline, kinds={k: v.kind for k, v in sensors.items()}))
+    return out
+
+
+async def home_of_senior(session: AsyncSession, senior_id: uuid.UUID) -> HomeInfo | None:
+    home_id = await session.scalar(select(Home.id).where(Home.senior_id == senior_id))
+    if home_id is None:
+        return None
+    homes = await load_homes(session, [home_id])
+    return homes[0] if homes else None
+
+
+async def offline_homes(session: AsyncSession) -> set[uuid.UUID]:
+    return set(await session.scalars(select(Hub.home_id).where(Hub.connectivity == Connectivity.offline)))
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEvent:
+    event: Event
+    hub: str
+    seq: int
+
+
+async def history(session: AsyncSession, home: HomeInfo, since: datetime,
+                  until: datetime | None = None) -> list[StoredEvent]:
+    """The home's stored events since `since` in time order (late ones keep their flag)."""
+    e = SensorEvent
+    query = (select(e.ts, e.hub_id, e.seq, e.sensor_pk, e.value, e.late)
+             .where(e.home_id == home.home_id, e.ts >= since))
+    if until is not None:
+        query = query.where(e.ts < until)
+    out: list[StoredEvent] = []
+    result = await session.stream(query.order_by(e.ts, e.hub_id, e.seq).execution_options(yield_per=5000))
+    async for ts, hub_id, seq, sensor_pk, value, late in result:
+        sid = home.by_pk.get(sensor_pk)
+        if sid is not None:
+            out.append(StoredEvent(Event(ts.timestamp(), sid, float(value), bool(late)), hub_id, int(seq)))
+    return out
+
+
+async def false_alarms(session: AsyncSession, senior_id: uuid.UUID, since: datetime) -> list[tuple[float, str]]:
+    """Alerts staff marked as false alarms (FR-13), as (time the alert was raised, kind) for PersonalModel.fit."""
+    rows = await session.execute(select(Alert.opened_at, Alert.kind).where(
+        Alert.senior_id == senior_id, Alert.outcome == Outcome.false_alarm, Alert.opened_at >= since)
+        .order_by(Alert.opened_at))
+    return [(opened.timestamp(), kind) for opened, kind in rows]

@@ -1,0 +1,1 @@
+"""The hub agent: the software on a home's hub (a Raspberry Pi)."""

@@ -1,0 +1,1 @@
+"""Home simulators: virtual residents' days as sensor events."""

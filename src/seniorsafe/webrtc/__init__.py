@@ -1,0 +1,1 @@
+"""WebRTC: signaling over Socket.IO, TURN credentials (coturn REST scheme), viewing audit."""

@@ -1,0 +1,118 @@
+"""The detector service in-process: stream → HomeDetector → alerts.lifecycle (real PostgreSQL and Redis)."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any
+
+import httpx
+from sqlalchemy import select, update
+
+from seniorsafe.alerts.models import AlertEvent, AlertStatus, Outcome
+from seniorsafe.deps import AppState
+from seniorsafe.detection.detector_service import DetectorService
+from seniorsafe.homes.models import Connectivity, Hub
+from seniorsafe.seniors.models import RiskLevel, Senior
+from seniorsafe.telemetry.live import stream_key
+from tests.conftest import Org
+from tests.detection_service.conftest import alerts_of, drain, new_home, send
+
+
+async def risk_of(state: AppState, senior_id: str) -> RiskLevel:
+    async with state.db.sessions() as session:
+        level = await session.scalar(select(Senior.risk_level).where(Senior.id == uuid.UUID(senior_id)))
+    assert level is not None
+    return level
+
+
+async def test_button_opens_one_danger_alert_and_sets_risk(client: httpx.AsyncClient, state: AppState,
+                                                           det_orgs: list[Org], detector: DetectorService) -> None:
+    hub = await new_home(client, det_orgs[0])
+    now = time.time()
+    await send(state, hub, [("pir-living", True, now - 5), ("button", True, now)])
+    assert await drain(detector) >= 2
+    alerts = await alerts_of(state, hub.senior_id, "emergency_button")
+    assert len(alerts) == 1
+    assert alerts[0].severity.value == "danger" and alerts[0].status is AlertStatus.open
+    assert alerts[0].category == "resident" and alerts[0].source == "detector"
+    assert "emergency button pressed" in alerts[0].evidence
+    assert await risk_of(state, hub.senior_id) is RiskLevel.danger
+    # the latch: pressing again updates the same alert
+    await send(state, hub, [("button", False, now + 1), ("button", True, now + 2)])
+    await drain(detector)
+    alerts = await alerts_of(state, hub.senior_id, "emergency_button")
+    assert len(alerts) == 1
+    async with state.db.sessions() as session:
+        types = list(await session.scalars(select(AlertEvent.type).where(AlertEvent.alert_id == alerts[0].id)))
+    assert types.count("detected") == 1 and "updated" in types
+    pending = await state.bus.redis.xpending(stream_key(state.bus), detector.config.group)
+    assert pending["pending"] == 0  # acknowledged after commit
+
+
+async def test_inactivity_latch_and_close_on_activity(client: httpx.AsyncClient, state: AppState,
+                                                      det_orgs: list[Org], detector: DetectorService) -> None:
+    hub = await new_home(client, det_orgs[0])
+    now = time.time()
+    await send(state, hub, [("pir-kitchen", True, now)])
+    await drain(detector)
+    assert await detector.tick(now + 13 * 3600) >= 2  # stillness grows without events
+    await detector.tick(now + 14 * 3600)
+    await detector.tick(now + 15 * 3600)
+    inactivity = await alerts_of(state, hub.senior_id, "inactivity")
+    no_activity = await alerts_of(state, hub.senior_id, "no_activity")
+    assert len(inactivity) == 1 and inactivity[0].severity.value == "danger"
+    assert len(no_activity) == 1 and no_activity[0].status is AlertStatus.open
+    assert "no personal model yet" in inactivity[0].evidence
+    assert await risk_of(state, hub.senior_id) is RiskLevel.danger
+    await send(state, hub, [("pir-living", True, time.time())])
+    await drain(detector)
+    for alert in await alerts_of(state, hub.senior_id):
+        assert alert.status is AlertStatus.closed and alert.outcome is Outcome.auto_cleared, alert.kind
+    assert await risk_of(state, hub.senior_id) is RiskLevel.safe
+
+
+async def test_late_events_do_not_alarm(client: httpx.AsyncClient, state: AppState, det_orgs: list[Org],
+                                        detector: DetectorService) -> None:
+    hub = await new_home(client, det_orgs[0])
+    ten_min_ago = time.time() - 600
+    await send(state, hub, [("pir-living", True, ten_min_ago - 30), ("button", True, ten_min_ago)])
+    entries: Any = await state.bus.redis.xrevrange(stream_key(state.bus), count=1)
+    assert entries[0][1][b"late"] == b"1"  # the field telemetry marks a hub backlog with
+    await drain(detector)
+    assert await alerts_of(state, hub.senior_id) == []
+    # a live press afterwards still alarms
+    await send(state, hub, [("button", True, time.time())])
+    await drain(detector)
+    assert len(await alerts_of(state, hub.senior_id, "emergency_button")) == 1
+
+
+async def test_hub_offline_suppresses_inactivity(client: httpx.AsyncClient, state: AppState, det_orgs: list[Org],
+                                                 detector: DetectorService) -> None:
+    hub = await new_home(client, det_orgs[0])
+    now = time.time()
+    await send(state, hub, [("pir-kitchen", True, now)])
+    await drain(detector)
+    async with state.db.sessions() as session:
+        await session.execute(update(Hub).where(Hub.id == hub.hub_id).values(connectivity=Connectivity.offline))
+        await session.commit()
+    await detector.refresh_health()
+    await detector.tick(now + 13 * 3600)
+    kinds = {a.kind for a in await alerts_of(state, hub.senior_id)}
+    assert not kinds & {"inactivity", "no_activity", "routine_deviation"}, kinds
+    # hard rules still apply while the hub is offline (a button press that got through)
+    await send(state, hub, [("button", True, time.time())])
+    await drain(detector)
+    assert {a.kind for a in await alerts_of(state, hub.senior_id)} == {"emergency_button"}
+
+
+async def test_device_health_message_marks_home_offline(client: httpx.AsyncClient, state: AppState,
+                                                        det_orgs: list[Org], detector: DetectorService) -> None:
+    hub = await new_home(client, det_orgs[0])
+    await send(state, hub, [("pir-kitchen", True, time.time())])
+    await drain(detector)
+    home = detector.homes[uuid.UUID(hub.home_id)]
+    assert not home.info.hub_offline
+    await detector.handle_message(f"{state.bus.prefix}pub:org:{det_orgs[0].id}:device_health",
+                                  {"kind": "hub_offline", "home_id": hub.home_id, "hub_id": hub.hub_id})
+    assert home.info.hub_offline
