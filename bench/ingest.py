@@ -1,13 +1,21 @@
 """Ingest benchmark: N simulated hubs publish one event per MQTT message (QoS 1) for a fixed time through a private
-Mosquitto into K `seniorsafe ingest` processes; then checks stored == published and measures the raw COPY ceiling.
+Mosquitto into K `seniorsafe ingest` processes; then waits for the backlog to drain, checks stored == published and
+measures the raw COPY ceiling.
 
-    .venv/bin/python bench/ingest.py --hubs 50 --duration 20 --rate 0 --ingest-procs 2 --pub-procs 1
-    .venv/bin/python bench/ingest.py --hubs 50 --duration 20 --rate 2000          # latency at 2,000 events/s
+    .venv/bin/python bench/ingest.py --suite                                  # max-rate run + 2,000/s latency run
+    .venv/bin/python bench/ingest.py --hubs 50 --duration 10 --rate 10000 --ingest-procs 1 --pub-procs 2
+    .venv/bin/python bench/ingest.py --hubs 20 --duration 10 --rate 2000 --ingest-procs 1   # latency at 2,000/s
 
 Publishers are a minimal MQTT 3.1.1 client on raw sockets (pre-built packets, a bounded window of unacknowledged
-PUBLISHes per connection) so that the measurement is about ingest, not about the publishers. They still share the
-machine's cores with Mosquitto, PostgreSQL, Redis and the ingest processes. Last line: JSON with events_per_s,
-lost, duplicated, p50_ms, p99_ms (publish → committed and on the stream), copy_ceiling_per_s.
+PUBLISHes per connection) so that the measurement is about ingest, not about the publishers. They share the
+machine's 2 cores with Mosquitto, PostgreSQL, Redis and the ingest processes: the JSON reports the CPU each part
+used (`cpu_*`, in % of one core) and the publish rate actually reached.
+
+Counting: `backlog_at_end` = published − stored when the publishers stopped (how far behind the ingest was);
+the bench then waits (up to --drain-timeout) until every published event is stored; `lost` = published −
+distinct stored after that wait, `drain_s` = how long it took. One JSON line per run: events_per_s (stream
+entries / first→last XADD), publish_per_s, lost, backlog_at_end, duplicated, p50_ms, p99_ms (publish → committed
+and on the stream), copy_ceiling_per_s; with --suite a last line {"suite": [...]} holds both runs.
 """
 
 from __future__ import annotations
@@ -117,21 +125,26 @@ async def publisher_main(hubs: list[tuple[str, str]], port: int, rate: float, du
     for c in conns:
         await c.connect()
     start = time.monotonic()
-    tick = 0.005
-    budget = 0.0
+    sent = 0
+    turn = 0
     while (elapsed := time.monotonic() - start) < duration:
-        budget = rate * tick if rate > 0 else 10**9
-        per = max(1, int(budget // len(conns))) if rate > 0 else window
-        for c in conns:
-            c.send(per if rate > 0 else window)
-        await asyncio.sleep(max(0.0, tick - (time.monotonic() - start - elapsed)))
-        if rate > 0 and sum(c.sent for c in conns) > rate * (time.monotonic() - start) + rate * tick:
-            await asyncio.sleep(tick)
+        # pace on the clock: whatever is due since the start, spread over the hubs (each bounded by its window)
+        due = int(rate * elapsed) - sent if rate > 0 else window * len(conns)
+        for _ in range(len(conns)):
+            if due <= 0:
+                break
+            c = conns[turn % len(conns)]
+            turn += 1
+            n = c.send(min(due, max(1, due // len(conns) + 1)))
+            sent += n
+            due -= n
+        await asyncio.sleep(0.002)
+    sent_for = time.monotonic() - start
     for _ in range(600):  # up to 30 s for the last PUBACKs
         if all(c.inflight <= 0 for c in conns):
             break
         await asyncio.sleep(0.05)
-    out.put({c.hub_id: (c.seq, c.acked) for c in conns})
+    out.put(({c.hub_id: (c.seq, c.acked) for c in conns}, sent_for))
     for c in conns:
         c.writer.close()
 
@@ -188,10 +201,23 @@ def start_ingest(env: dict[str, str], procs: int, log_dir: Path) -> list[subproc
         out.append(subprocess.Popen([sys.executable, "-m", "seniorsafe.cli", "ingest", "--client-id",
                                      f"bench-ingest-{i}", "--max-batch", "2000"], env=env, stdout=log,
                                     stderr=subprocess.STDOUT))
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:  # every process subscribed (its log says so)
+        if all("subscribed:" in (log_dir / f"ingest-{i}.log").read_text() for i in range(procs)):
+            break
+        time.sleep(0.1)
     return out
 
 
 # ---------------------------------------------------------------- measurement
+
+
+def count_distinct(libpq: str) -> tuple[int, int]:
+    """(rows, distinct (hub, seq)) in sensor_events."""
+    with psycopg.connect(libpq, autocommit=True) as conn:
+        row = conn.execute("SELECT count(*), count(DISTINCT (hub_id, seq)) FROM sensor_events").fetchone()
+    assert row is not None
+    return int(row[0]), int(row[1])
 
 
 def wait_stored(libpq: str, expected: int, timeout: float) -> int:
@@ -206,7 +232,27 @@ def wait_stored(libpq: str, expected: int, timeout: float) -> int:
     return stored
 
 
-def latencies(r: redis.Redis, key: str) -> tuple[list[float], int, float, float]:
+def cpu_seconds(pids: list[int]) -> float:
+    """utime + stime of these processes (Linux /proc), in seconds."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / tick
+
+
+def machine_busy() -> tuple[float, float]:
+    """(busy, total) jiffies of the whole machine."""
+    parts = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = parts[3] + parts[4]
+    return float(sum(parts) - idle), float(sum(parts))
+
+
+def latencies(r: Any, key: str) -> tuple[list[float], int, float, float]:
     """Publish → on the stream, from each entry's id (Redis time at XADD) and the event's ts; duplicates."""
     lat: list[float] = []
     seen: set[tuple[bytes, bytes]] = set()
@@ -261,16 +307,33 @@ def pct(values: list[float], p: float) -> float:
     return round(values[min(len(values) - 1, int(len(values) * p))], 1)
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--hubs", type=int, default=50)
-    ap.add_argument("--duration", type=float, default=20.0)
-    ap.add_argument("--rate", type=float, default=0.0, help="target events/s in total (0 = as fast as possible)")
-    ap.add_argument("--ingest-procs", type=int, default=2)
-    ap.add_argument("--pub-procs", type=int, default=1)
-    ap.add_argument("--window", type=int, default=100, help="unacknowledged PUBLISHes per hub connection")
-    args = ap.parse_args()
+def publish(hubs: list[tuple[str, str]], port: int, args: argparse.Namespace, rate: float, duration: float,
+            on_tick: Any) -> tuple[dict[str, tuple[int, int]], float, list[int]]:
+    queue: Any = mp.Queue()
+    groups = [hubs[i::args.pub_procs] for i in range(args.pub_procs)]
+    pubs = [mp.Process(target=publisher_process, args=(g, port, rate / args.pub_procs, duration, args.window,
+                                                       queue)) for g in groups]
+    for p in pubs:
+        p.start()
+    pids = [p.pid for p in pubs if p.pid]
+    cpu = 0.0
+    t0 = time.monotonic()
+    while any(p.is_alive() for p in pubs) and time.monotonic() - t0 < duration + 40:
+        cpu = max(cpu, cpu_seconds(pids))
+        time.sleep(0.5)
+        on_tick(time.monotonic() - t0)
+    results: dict[str, tuple[int, int]] = {}
+    sent_for = 0.0
+    for _ in pubs:
+        part, seconds = queue.get(timeout=60)
+        results.update(part)
+        sent_for = max(sent_for, seconds)
+    for p in pubs:
+        p.join()
+    return results, sent_for, [round(cpu / max(sent_for, 1e-9) * 100)]
 
+
+def run_once(args: argparse.Namespace, rate: float, duration: float) -> dict[str, Any]:
     run = uuid.uuid4().hex[:8]
     name = f"ss_bench_{run}"
     tmp = Path(tempfile.mkdtemp(prefix="ss-bench-"))
@@ -279,6 +342,7 @@ def main() -> None:
     prefix = f"ssbench:{run}:"
     r = redis.Redis.from_url(REDIS_URL)
     procs: list[subprocess.Popen[bytes]] = []
+    broker: LocalBroker | None = None
     try:
         hubs = seed(libpq, args.hubs)
         broker = LocalBroker(tmp / "mosquitto", root=ROOT)
@@ -288,46 +352,50 @@ def main() -> None:
         broker.start()
         env = {**os.environ, "DATABASE_URL": url, "REDIS_URL": REDIS_URL, "REDIS_PREFIX": prefix,
                "MQTT_PORT": str(broker.port), "MQTT_USERNAME": broker.admin_user,
-               "MQTT_PASSWORD": broker.admin_password, "MQTT_TOPIC_ROOT": ROOT, "LOG_LEVEL": "WARNING"}
+               "MQTT_PASSWORD": broker.admin_password, "MQTT_TOPIC_ROOT": ROOT, "LOG_LEVEL": "INFO"}
         procs = start_ingest(env, args.ingest_procs, tmp)
-        time.sleep(2.0)
-        print(f"bench: {args.hubs} hubs, {args.duration:g} s, rate {args.rate or 'max'}, "
-              f"{args.ingest_procs} ingest + {args.pub_procs} publisher processes", flush=True)
-        queue: Any = mp.Queue()
-        groups = [hubs[i::args.pub_procs] for i in range(args.pub_procs)]
-        pubs = [mp.Process(target=publisher_process, args=(g, broker.port, args.rate / args.pub_procs,
-                                                           args.duration, args.window, queue)) for g in groups]
-        t0 = time.monotonic()
-        for p in pubs:
-            p.start()
+        load = os.getloadavg()[0]
+        print(f"bench: {args.hubs} hubs, {duration:g} s, rate {rate or 'max'}, {args.ingest_procs} ingest + "
+              f"{args.pub_procs} publisher processes (load average before: {load:.2f}; logs in {tmp})", flush=True)
         skey = prefix + "stream:events"
-        while any(p.is_alive() for p in pubs) and time.monotonic() - t0 < args.duration + 40:
-            time.sleep(2.0)
-            print(f"  t={time.monotonic() - t0:5.1f}s on stream: {r.xlen(skey)}", flush=True)
-            if all(not p.is_alive() for p in pubs):
-                break
-        results: dict[str, tuple[int, int]] = {}
-        for _ in pubs:
-            results.update(queue.get(timeout=60))
-        for p in pubs:
-            p.join()
+        ingest_pids = [p.pid for p in procs]
+        broker_pid = [broker.proc.pid] if broker.proc else []
+        cpu0 = (cpu_seconds(ingest_pids), cpu_seconds(broker_pid), machine_busy(), time.monotonic())
+        last_print = [0.0]
+
+        def tick(t: float) -> None:
+            if t - last_print[0] >= 2.0:
+                last_print[0] = t
+                print(f"  t={t:5.1f}s on stream: {r.xlen(skey)}", flush=True)
+
+        results, sent_for, pub_cpu = publish(hubs, broker.port, args, rate, duration, tick)
+        wall = time.monotonic() - cpu0[3]
+        busy = machine_busy()
+        cpu = {"cpu_ingest_pct": round((cpu_seconds(ingest_pids) - cpu0[0]) / wall * 100),
+               "cpu_broker_pct": round((cpu_seconds(broker_pid) - cpu0[1]) / wall * 100),
+               "cpu_publishers_pct": pub_cpu[0],
+               "cpu_machine_pct": round((busy[0] - cpu0[2][0]) / max(busy[1] - cpu0[2][1], 1) * 100
+                                        * (os.cpu_count() or 1))}
         published = sum(seq for seq, _ in results.values())
         acked = sum(a for _, a in results.values())
-        stored = wait_stored(libpq, published, 60)
+        backlog = published - count_distinct(libpq)[1]
+        drain0 = time.monotonic()
+        wait_stored(libpq, published, args.drain_timeout)
+        drain = time.monotonic() - drain0
+        stored, distinct = count_distinct(libpq)
         lat, dup, first, last = latencies(r, skey)
-        with psycopg.connect(libpq) as conn:
-            distinct = int(conn.execute("SELECT count(*) FROM (SELECT DISTINCT hub_id, seq FROM sensor_events) x")
-                           .fetchone()[0])  # type: ignore[index]
         ceiling = copy_ceiling(libpq, min(stored, 500_000))
         span = max(last - first, 1e-9)
-        print(f"published {published} (acked by broker {acked}), stored {stored}, stream duplicates {dup}",
-              flush=True)
-        print(orjson.dumps({
-            "events_per_s": round(len(lat) / span), "published": published, "stored": stored,
-            "lost": published - distinct, "duplicated": stored - distinct, "stream_redelivered": dup,
-            "p50_ms": pct(lat, 0.50), "p99_ms": pct(lat, 0.99), "copy_ceiling_per_s": round(ceiling),
-            "hubs": args.hubs, "rate_target": args.rate, "ingest_procs": args.ingest_procs,
-            "pub_procs": args.pub_procs, "duration_s": args.duration}).decode(), flush=True)
+        print(f"published {published} (acked by broker {acked}) in {sent_for:.1f} s, stored {stored}, "
+              f"backlog at end {backlog}, drained in {drain:.1f} s, stream duplicates {dup}", flush=True)
+        return {
+            "events_per_s": round(len(lat) / span), "publish_per_s": round(published / max(sent_for, 1e-9)),
+            "published": published, "stored": stored, "lost": published - distinct, "backlog_at_end": backlog,
+            "drain_s": round(drain, 1), "duplicated": stored - distinct, "stream_redelivered": dup,
+            "p50_ms": pct(lat, 0.50), "p99_ms": pct(lat, 0.99), "max_ms": pct(lat, 1.0),
+            "copy_ceiling_per_s": round(ceiling), "hubs": args.hubs, "rate_target": rate,
+            "ingest_procs": args.ingest_procs, "pub_procs": args.pub_procs, "duration_s": duration,
+            "load_before": round(load, 2), **cpu}
     finally:
         for p in procs:
             p.terminate()
@@ -336,7 +404,7 @@ def main() -> None:
                 p.wait(10)
             except subprocess.TimeoutExpired:
                 p.kill()
-        if "broker" in locals():
+        if broker is not None:
             broker.stop()
         keys = list(r.scan_iter(match=prefix + "*", count=1000))
         if keys:
@@ -345,5 +413,27 @@ def main() -> None:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--hubs", type=int, default=50)
+    ap.add_argument("--duration", type=float, default=10.0)
+    ap.add_argument("--rate", type=float, default=0.0, help="target events/s in total (0 = as fast as possible)")
+    ap.add_argument("--ingest-procs", type=int, default=1)
+    ap.add_argument("--pub-procs", type=int, default=2)
+    ap.add_argument("--window", type=int, default=200, help="unacknowledged PUBLISHes per hub connection")
+    ap.add_argument("--drain-timeout", type=float, default=120.0, help="seconds to wait for the backlog to drain")
+    ap.add_argument("--suite", action="store_true", help="two runs: --rate 10000 (or --rate if given) for "
+                                                         "--duration, then 2,000/s for --duration")
+    args = ap.parse_args()
+    if not args.suite:
+        print(orjson.dumps(run_once(args, args.rate, args.duration)).decode(), flush=True)
+        return
+    runs = []
+    for rate in (args.rate or 10_000.0, 2_000.0):
+        runs.append(run_once(args, rate, args.duration))
+        print(orjson.dumps(runs[-1]).decode(), flush=True)
+    print(orjson.dumps({"suite": runs}).decode(), flush=True)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -1,14 +1,17 @@
 """`seniorsafe ingest`: the MQTT side of ingest.
 
-One process = one paho client (network thread) + one asyncio loop (batching, database, Redis).
+One process = one asyncio loop: an MQTT 5 receiver (`mqttwire`, 64 KiB socket reads, every complete PUBLISH of a
+read parsed at once) feeding an inbox, and a batch writer draining it into `IngestCore.ingest`. No thread and no
+lock: while a batch waits for PostgreSQL or Redis, the receiver keeps reading.
 - QoS 1, persistent session (clean_start=False, long session expiry) under a stable client id: events published
   while the process is down wait in the broker and arrive when it returns.
 - MQTT 5 shared subscriptions `$share/{group}/{root}/hubs/+/events`: several processes share the load, each
   message goes to one of them.
-- manual_ack: a PUBLISH is acknowledged only after `IngestCore.ingest` committed its events (and dead letters)
-  and appended them to the stream. A batch that cannot be written is retried, never acknowledged half-done.
+- A PUBLISH is acknowledged only after `IngestCore.ingest` committed its events (and dead letters) and appended
+  them to the stream; the PUBACKs of a batch leave in one write. A batch that cannot be written is retried, never
+  acknowledged half-done.
 - Messages received on an older connection are never acknowledged on a newer one (packet ids are per
-  connection); the broker redelivers them and the duplicates are no-ops.
+  connection); the broker redelivers them (DUP) and the duplicates are no-ops.
 """
 
 from __future__ import annotations
@@ -16,148 +19,104 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import threading
+import os
 import time
 from collections import deque
-from dataclasses import dataclass
 from typing import Any
-
-import paho.mqtt.client as mqtt
-from paho.mqtt.packettypes import PacketTypes
-from paho.mqtt.properties import Properties
-from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from seniorsafe.bus import Bus
 from seniorsafe.config import Settings
 from seniorsafe.db import Database
 from seniorsafe.telemetry import health
+from seniorsafe.telemetry.mqttwire import MqttReceiver, Publish, ReceiverOptions
 from seniorsafe.telemetry.protocol import hub_of_topic
 from seniorsafe.telemetry.service import Inbound, IngestCore
 
 log = logging.getLogger(__name__)
 
 SESSION_EXPIRY_SECONDS = 7 * 86400
-RECEIVE_MAXIMUM = 2000
+RECEIVE_MAXIMUM = 65535  # unacknowledged QoS 1 messages the broker may send us (the inbox bound per process)
+KEEPALIVE_SECONDS = 30
 WATCHDOG_SECONDS = 30.0
 MAINTENANCE_SECONDS = 3600.0
+CHANNELS = ("events", "state", "heartbeat")
+# Batches in flight at once in one process (each on its own database connection). 1 keeps a process's
+# messages in arrival order; >1 overlaps Python work with database round trips, like more processes would.
+WRITERS = max(1, int(os.environ.get("INGEST_WRITERS", "1")))
 
-
-@dataclass(slots=True)
-class Received:
-    generation: int
-    msg: mqtt.MQTTMessage
-    at: float
+Received = tuple[int, float, Publish]  # (connection generation, received at, the PUBLISH)
 
 
 class MqttIngest:
     def __init__(self, settings: Settings, core: IngestCore, client_id: str, *, group: str = "ingest",
-                 max_batch: int = 2000) -> None:
+                 max_batch: int = 2000, writers: int = WRITERS) -> None:
         self.settings = settings
         self.core = core
         self.client_id = client_id
         self.group = group
         self.max_batch = max_batch
+        self.writers = writers
         self.root = settings.mqtt_topic_root
         self.inbox: deque[Received] = deque()
-        self.generation = 0
-        self.connected = threading.Event()
         self.stats = {"messages": 0, "stored": 0, "duplicates": 0, "rejected": 0}
-        self._loop: asyncio.AbstractEventLoop | None = None
         self._wake = asyncio.Event()
-        self._wake_pending = False
-        self.client = self._make_client()
+        self.receiver = MqttReceiver(ReceiverOptions(
+            host=settings.mqtt_host, port=settings.mqtt_port, client_id=client_id, filters=self.subscriptions(),
+            username=settings.mqtt_username, password=settings.mqtt_password, keepalive=KEEPALIVE_SECONDS,
+            session_expiry=SESSION_EXPIRY_SECONDS, receive_maximum=RECEIVE_MAXIMUM), self._on_publishes)
 
-    # ------------------------------------------------------------ paho side (network thread)
-
-    def _make_client(self) -> mqtt.Client:
-        client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=self.client_id,
-                             protocol=mqtt.MQTTProtocolVersion.MQTTv5, manual_ack=True)
-        if self.settings.mqtt_username:
-            client.username_pw_set(self.settings.mqtt_username, self.settings.mqtt_password)
-        client.on_connect = self._on_connect
-        client.on_disconnect = self._on_disconnect
-        client.on_message = self._on_message
-        client.on_subscribe = self._on_subscribe
-        client.reconnect_delay_set(1, 5)
-        return client
-
-    def subscriptions(self) -> list[tuple[str, SubscribeOptions]]:
+    def subscriptions(self) -> list[str]:
         base = f"$share/{self.group}/{self.root}/hubs/+"
-        return [(f"{base}/{channel}", SubscribeOptions(qos=1)) for channel in ("events", "state", "heartbeat")]
+        return [f"{base}/{channel}" for channel in CHANNELS]
 
-    def _on_connect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
-        if reason.is_failure:
-            log.error("broker refused the connection: %s", reason)
-            return
-        self.generation += 1
-        client.subscribe(self.subscriptions())
-        self.connected.set()
-        log.info("connected to the broker as %s (session present: %s)", self.client_id, flags.session_present)
+    def _on_publishes(self, generation: int, publishes: list[Publish]) -> None:
+        at = time.time()
+        self.inbox.extend([(generation, at, p) for p in publishes])
+        self._wake.set()
 
-    def _on_subscribe(self, client: mqtt.Client, userdata: Any, mid: int, reasons: Any, props: Any) -> None:
-        refused = [str(r) for r in reasons if r.is_failure]
-        if refused:
-            log.error("broker refused the ingest subscriptions: %s (check the backend account's ACL)", refused)
-        else:
-            log.info("subscribed: %s", ", ".join(topic for topic, _ in self.subscriptions()))
-
-    def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
-        self.connected.clear()
-        log.warning("disconnected from the broker: %s", reason)
-
-    def _on_message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
-        self.inbox.append(Received(self.generation, msg, time.time()))
-        if not self._wake_pending and self._loop is not None:
-            self._wake_pending = True
-            self._loop.call_soon_threadsafe(self._wake.set)
-
-    # ------------------------------------------------------------ asyncio side
-
-    def connect(self) -> None:
-        props = Properties(PacketTypes.CONNECT)
-        props.SessionExpiryInterval = SESSION_EXPIRY_SECONDS
-        props.ReceiveMaximum = RECEIVE_MAXIMUM
-        self.client.connect_async(self.settings.mqtt_host, self.settings.mqtt_port, keepalive=30,
-                                  clean_start=False, properties=props)
-        self.client.loop_start()
+    # ------------------------------------------------------------ batch writer(s)
 
     async def run(self, stop: asyncio.Event) -> None:
-        self._loop = asyncio.get_running_loop()
-        self.connect()
-        tasks = [asyncio.create_task(self._periodic(stop))]
+        tasks = [asyncio.create_task(self._periodic(stop)),
+                 *(asyncio.create_task(self._writer_loop(stop)) for _ in range(self.writers))]
         try:
-            while not stop.is_set():
-                if not self.inbox:
-                    self._wake_pending = False
-                    self._wake.clear()
-                    if not self.inbox:
-                        with contextlib.suppress(TimeoutError):
-                            await asyncio.wait_for(self._wake.wait(), 0.5)
-                        continue
-                await self._process(self._drain())
+            await self.receiver.run(stop)
         finally:
+            self._wake.set()
             for task in tasks:
                 task.cancel()
-            self.client.disconnect()
-            self.client.loop_stop()
+            for task in tasks:
+                with contextlib.suppress(BaseException):
+                    await task
+
+    async def _writer_loop(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            if not self.inbox:
+                self._wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), 0.5)
+                continue
+            await self._process(self._drain())
 
     def _drain(self) -> list[Received]:
-        batch: list[Received] = []
-        while self.inbox and len(batch) < self.max_batch:
-            batch.append(self.inbox.popleft())
-        return batch
+        inbox = self.inbox
+        if len(inbox) <= self.max_batch:
+            batch = list(inbox)
+            inbox.clear()
+            return batch
+        return [inbox.popleft() for _ in range(self.max_batch)]
 
     async def _process(self, batch: list[Received]) -> None:
         events: list[Inbound] = []
         status: list[tuple[str, str, bytes]] = []
-        for item in batch:
-            parsed = hub_of_topic(item.msg.topic, self.root)
+        root = self.root
+        for _, at, p in batch:
+            parsed = hub_of_topic(p.topic, root)
             if parsed is not None and parsed[1] in ("state", "heartbeat"):
-                status.append((parsed[0], parsed[1], bytes(item.msg.payload)))
+                status.append((parsed[0], parsed[1], p.payload))
             else:
                 hub_id = parsed[0] if parsed and parsed[1] == "events" else None
-                events.append(Inbound(hub_id, bytes(item.msg.payload), "mqtt", item.msg.topic, bool(item.msg.dup),
-                                      item.at))
+                events.append(Inbound(hub_id, p.payload, "mqtt", p.topic, p.dup, at))
         log.debug("batch of %d messages (%d events, %d status)", len(batch), len(events), len(status))
         await self._write(events)
         if status:
@@ -184,10 +143,9 @@ class MqttIngest:
                 delay = min(delay * 2, 5.0)
 
     def _ack(self, batch: list[Received]) -> None:
-        current = self.generation
-        for item in batch:
-            if item.generation == current and item.msg.qos > 0:
-                self.client.ack(item.msg.mid, item.msg.qos)
+        """Committed: acknowledge what arrived on the current connection, in one write."""
+        current = self.receiver.generation
+        self.receiver.ack(current, [p.packet_id for generation, _, p in batch if generation == current])
 
     async def _periodic(self, stop: asyncio.Event) -> None:
         last_maintenance = 0.0
