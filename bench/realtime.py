@@ -59,15 +59,19 @@ def percentile(values: list[float], p: float) -> float | None:
 # ---------------------------------------------------------------- data
 
 
-def load_data(dsn: str, homes: int) -> tuple[uuid.UUID, uuid.UUID, list[tuple[str, str, str]]]:
-    """One organisation, its admin, `homes` seniors each with a home, a hub and the demo sensors."""
-    org_id, admin_id = uuid.uuid4(), uuid.uuid4()
+def load_data(dsn: str, homes: int, staff: int) -> tuple[uuid.UUID, list[uuid.UUID], list[tuple[str, str, str]]]:
+    """One organisation, `staff` care workers, `homes` seniors (senior i assigned to worker i % staff), each
+    with a home, a hub and the demo sensors."""
+    org_id = uuid.uuid4()
+    staff_ids = [uuid.uuid4() for _ in range(staff)]
     hubs: list[tuple[str, str, str]] = []  # (hub_id, secret, senior_id)
+    password = hash_password("bench-password-1")
     with psycopg.connect(dsn) as conn, conn.cursor() as cur:
         cur.execute("INSERT INTO organisations (id, name, settings) VALUES (%s, 'Bench', '{}')", (org_id,))
-        cur.execute("INSERT INTO users (id, org_id, email, name, role, password_hash, is_active) "
-                    "VALUES (%s, %s, 'admin@bench.example.org', 'Admin', 'admin', %s, true)",
-                    (admin_id, org_id, hash_password("bench-password-1")))
+        for n, user_id in enumerate(staff_ids):
+            cur.execute("INSERT INTO users (id, org_id, email, name, role, password_hash, is_active) "
+                        "VALUES (%s, %s, %s, %s, 'staff', %s, true)",
+                        (user_id, org_id, f"staff{n}@bench.example.org", f"Staff {n}", password))
         for i in range(homes):
             senior, home, hub, secret = uuid.uuid4(), uuid.uuid4(), f"bench-hub-{i:05d}", uuid.uuid4().hex
             cur.execute("INSERT INTO seniors (id, org_id, name, health_conditions, medications, video_consent, "
@@ -82,9 +86,11 @@ def load_data(dsn: str, homes: int) -> tuple[uuid.UUID, uuid.UUID, list[tuple[st
                 cur.execute("INSERT INTO sensors (org_id, home_id, hub_id, sensor_id, kind, room, label, config) "
                             "VALUES (%s, %s, %s, %s, %s, %s, %s, '{}')",
                             (org_id, home, hub, sensor_id, kind.value, room.value, label))
+            cur.execute("INSERT INTO staff_assignments (senior_id, user_id, is_primary) VALUES (%s, %s, true)",
+                        (senior, staff_ids[i % staff]))
             hubs.append((hub, secret, str(senior)))
         conn.commit()
-    return org_id, admin_id, hubs
+    return org_id, staff_ids, hubs
 
 
 # ---------------------------------------------------------------- clients
@@ -247,7 +253,7 @@ def run(args: argparse.Namespace, dsn: str, name: str) -> dict[str, Any]:
     procs: list[subprocess.Popen[bytes]] = []
     try:
         upgrade(dsn.replace("postgresql://", "postgresql+asyncpg://"))
-        org_id, admin_id, hubs = load_data(dsn, args.homes)
+        org_id, staff_ids, hubs = load_data(dsn, args.homes, args.staff)
         log(f"setup: {len(hubs)} homes loaded")
         secret = uuid.uuid4().hex * 2
         env = {**os.environ, "DATABASE_URL": dsn.replace("postgresql://", "postgresql+asyncpg://"),
@@ -264,16 +270,20 @@ def run(args: argparse.Namespace, dsn: str, name: str) -> dict[str, Any]:
         wait_ready(gw)
         wait_ready(ingest)
         settings = Settings(jwt_secret=secret, access_token_minutes=120)
-        principal = Principal(admin_id, org_id, Role.admin, uuid.uuid4())
-        token, _ = issue_access_token(settings, principal)
-        watched = [senior for _, _, senior in hubs[: max(1, min(args.watched, len(hubs)))]]
+        tokens = [issue_access_token(settings, Principal(u, org_id, Role.staff, uuid.uuid4()))[0] for u in staff_ids]
+        watched = max(1, min(args.watched, len(hubs)))
+
+        def plan(i: int) -> tuple[str, str]:  # client i: a tab of worker i % staff, watching one of their seniors
+            senior = hubs[(i % watched) % len(hubs)][2]
+            return tokens[(i % watched) % len(tokens)], senior
+
         q: Any = mp.Queue()
         clients: list[mp.Process] = []
         progress = [mp.Value("i", 0) for _ in range(args.client_procs)]
         per = [list(range(i, args.clients, args.client_procs)) for i in range(args.client_procs)]
         for p, idx in zip(progress, per, strict=True):
             proc = mp.Process(target=client_process, args=(
-                gw, [token] * len(idx), [watched[i % len(watched)] for i in idx], args.seconds + 3, q, p))
+                gw, [plan(i)[0] for i in idx], [plan(i)[1] for i in idx], args.seconds + 3, q, p))
             proc.start()
             clients.append(proc)
         t0 = time.monotonic()
@@ -323,6 +333,7 @@ def summarise(args: argparse.Namespace, results: list[dict[str, Any]], detector:
         "button_to_alert_p99_ms": percentile(button, 99) if detector else None,
         "source": args.source,
         "watched_seniors": args.watched,
+        "staff": args.staff,
         "homes": args.homes,
     }
 
@@ -333,8 +344,9 @@ def main() -> None:
     parser.add_argument("--client-procs", type=int, default=2, help="processes that hold the client sockets")
     parser.add_argument("--rate", type=float, default=2000.0, help="sensor events per second (all homes)")
     parser.add_argument("--batch", type=int, default=10, help="events per ingest request")
-    parser.add_argument("--homes", type=int, default=200)
-    parser.add_argument("--watched", type=int, default=200, help="distinct seniors watched by the clients")
+    parser.add_argument("--homes", type=int, default=2000)
+    parser.add_argument("--staff", type=int, default=100, help="care workers (each client is a tab of one)")
+    parser.add_argument("--watched", type=int, default=2000, help="distinct seniors watched by the clients")
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--press-every", type=float, default=0.5, help="seconds between emergency buttons")
     parser.add_argument("--no-detector", dest="detector", action="store_false")

@@ -99,6 +99,38 @@ async def seed(settings: Settings, base_url: str) -> dict[str, Any]:
     return by_name
 
 
+def raise_demo_alert(settings: Settings, base_url: str, senior_id: str) -> str | None:
+    """Run the real detector and press the emergency button in one home; returns the alert id."""
+    import subprocess
+    import time
+    from datetime import UTC, datetime
+
+    from tests.servers import settings_env
+
+    proc = subprocess.Popen([sys.executable, "-m", "seniorsafe.cli", "detect", "--name", "shots", "--tick", "0.2",
+                             "--history-hours", "0.1"], env=settings_env(settings),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        with httpx.Client(base_url=base_url, timeout=30) as client:
+            r = client.post("/api/v1/auth/login", json={"email": "admin@demo.example.org", "password": DEMO_PASSWORD})
+            h = {"Authorization": f"Bearer {r.json()['access_token']}"}
+            home = client.get(f"/api/v1/seniors/{senior_id}/home", headers=h).json()
+            hub = client.get(f"/api/v1/homes/{home['id']}/hubs", headers=h).json()[0]["id"]
+            secret = client.post(f"/api/v1/hubs/{hub}/credential", headers=h).json()["secret"]
+            for attempt in range(20):  # the detector takes a few seconds to start consuming
+                now = datetime.now(UTC).isoformat()
+                post_events(base_url, hub, secret, [{"sensor": "button", "value": 1, "ts": now,
+                                                     "seq": 10_000_000 + attempt}])
+                time.sleep(1.5)
+                items = client.get("/api/v1/alerts", headers=h, params={"senior_id": senior_id}).json()["items"]
+                if items:
+                    return str(items[0]["id"])
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    return None
+
+
 def shoot(base_url: str, out: Path, seniors: dict[str, Any]) -> dict[str, Any]:
     from playwright.sync_api import sync_playwright
 
@@ -147,8 +179,11 @@ def shoot(base_url: str, out: Path, seniors: dict[str, Any]) -> dict[str, Any]:
             page.goto(f"/seniors/{kim}")
             page.locator("#routine svg.heatmap").wait_for()
             snap(page, "senior-detail")
-            page.goto("/alerts")
+            alert_id = seniors.get("_alert")
+            page.goto(f"/alerts?id={alert_id}" if alert_id else "/alerts")
             page.get_by_role("heading", level=1).wait_for()
+            if alert_id:
+                page.locator("#alert-detail [data-testid=timeline] li").first.wait_for()
             snap(page, "alerts", full=False)
             page.goto(f"/seniors/{kim}/video")
             page.get_by_role("heading", level=1).wait_for()
@@ -209,9 +244,11 @@ def main() -> None:
         settings = Settings(environment="development", database_url=url, redis_url=REDIS_URL,
                             redis_prefix=f"ssshots:{run}:", storage_dir=Path(f"/tmp/ss-shots-{run}"),
                             jwt_secret="shots-" + uuid.uuid4().hex)
-        server = ServerThread(create_app(settings), free_port())
+        port = free_port()
+        server = ServerThread(create_app(settings.model_copy(update={"public_url": f"http://127.0.0.1:{port}"})), port)
         server.start()
         seniors = asyncio.run(seed(settings, server.url))
+        seniors["_alert"] = raise_demo_alert(settings, server.url, seniors["김복순"]["id"])
         figures = shoot(server.url, args.out, seniors)
         print(f"screenshots written to {args.out}")
         for f, kb in bundle_sizes().items():

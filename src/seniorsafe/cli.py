@@ -109,7 +109,7 @@ def workflow() -> None:
 
 
 @db_app.command("upgrade")
-def db_upgrade(revision: Annotated[str, typer.Argument(help="target revision")] = "heads") -> None:
+def db_upgrade(revision: Annotated[str, typer.Argument(help="target revision")] = "head") -> None:
     """Apply migrations up to REVISION (default: the newest)."""
     from seniorsafe.migrate import upgrade
 

@@ -105,3 +105,28 @@ def test_health_items_map_to_device_decisions() -> None:
     silent = decision_for({"kind": "sensor_silent", "details": {"sensor": "bed"}}, None)
     assert silent is not None and silent.kind == "sensor_silent"
     assert decision_for({"kind": "something_else"}, "UTC") is None
+
+
+async def test_only_one_workflow_worker_leads(state: AppState) -> None:
+    a, b = escalation.WorkflowWorker(state), escalation.WorkflowWorker(state)
+    try:
+        assert await a.is_leader() is True
+        assert await b.is_leader() is False
+        assert await a.is_leader() is True  # renewal
+        await a.stop()  # releases the lock
+        assert await b.is_leader() is True
+    finally:
+        await b.stop()
+
+
+async def test_caution_turning_danger_escalates_without_waiting(wf_orgs: list[Org], state: AppState) -> None:
+    org, _ = wf_orgs
+    k = f"t_{uuid.uuid4().hex[:12]}"
+    alert = await open_alert(state, org, 1, k, severity="caution")
+    await escalation.tick(state, alert.opened_at)
+    assert (await _alert(state, alert.id)).next_escalation_at == alert.opened_at + timedelta(minutes=15)
+    await open_alert(state, org, 1, k, severity="danger", action="update")
+    await escalation.tick(state, alert.opened_at + timedelta(minutes=1))
+    steps = await _notified(state, alert.id)
+    assert [s["levels"] for s in steps] == [["assigned_staff"], ["all_staff"]]
+    await open_alert(state, org, 1, k, action="close")  # leave the senior as we found them

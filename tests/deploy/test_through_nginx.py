@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import uuid
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
+import socketio
 
 from seniorsafe.config import Settings
 from seniorsafe.deps import AppState
@@ -43,3 +48,28 @@ async def test_login_and_api_through_nginx_over_tls(settings: Settings, state: A
             assert big.status_code == 413
             ready = await web.get(f"{https}/readyz")
             assert ready.status_code == 200
+            await _live_event_through_nginx(web, https, token, org.seniors[0]["id"])
+
+
+async def _live_event_through_nginx(web: httpx.AsyncClient, https: str, token: str, senior_id: str) -> None:
+    """A dashboard socket (WebSocket upgrade through nginx) sees a sensor event sent by a hub through nginx."""
+    auth = {"Authorization": f"Bearer {token}"}
+    home = (await web.post(f"{https}/api/v1/seniors/{senior_id}/home", headers=auth, json={})).json()
+    hub_id = f"nginx-{uuid.uuid4().hex[:8]}"
+    hub = await web.post(f"{https}/api/v1/homes/{home['id']}/hubs", headers=auth, json={"id": hub_id, "name": "h"})
+    secret = hub.json()["credential"]["secret"]
+    await web.post(f"{https}/api/v1/hubs/{hub_id}/sensors", headers=auth,
+                   json={"sensor_id": "pir-1", "kind": "motion", "room": "kitchen"})
+    received: asyncio.Queue[Any] = asyncio.Queue()
+    sio = socketio.AsyncClient(reconnection=False, ssl_verify=False)
+    sio.on("sensor.activity", received.put)
+    await sio.connect(https, auth={"token": token}, transports=["websocket"], wait_timeout=10)
+    try:
+        assert (await sio.call("senior.watch", {"senior_id": senior_id}, timeout=10))["ok"] is True
+        event = {"sensor": "pir-1", "ts": datetime.now(UTC).isoformat(), "value": 1, "seq": 1}
+        r = await web.post(f"{https}/api/v1/hub/events", auth=(hub_id, secret), json=[event])
+        assert r.status_code == 200 and r.json()["stored"] == 1, r.text
+        activity = await asyncio.wait_for(received.get(), timeout=10)
+        assert activity["event"] == "sensor.activity" and activity["data"]["sensor"] == "pir-1", activity
+    finally:
+        await sio.disconnect()

@@ -128,7 +128,10 @@ class ServerThread:
 @pytest.fixture(scope="session")
 def live_server(settings: Settings, web_dist: Path) -> Iterator[ServerThread]:
     os.environ.setdefault("SENIORSAFE_WEB_DIST", str(web_dist))
-    server = ServerThread(create_app(settings), free_port())
+    port = free_port()
+    # the live gateway accepts browser connections from PUBLIC_URL's origin only
+    served = settings.model_copy(update={"public_url": f"http://127.0.0.1:{port}"})
+    server = ServerThread(create_app(served), port)
     server.start()
     yield server
     server.stop()

@@ -4,7 +4,7 @@ Covers: sign-in (and the token kept out of storage, silent refresh on reload, si
 list sorted by urgency with filter and search, a senior's detail, the guardian view limited to their
 own relative, isolation between organisations, an admin registering a hub and seeing its credential
 once, the language switch, the phone layout, and axe-core accessibility checks of the main screens.
-Live alert and video steps run once those backends exist (see `api_paths`).
+Live alerts (real detector) and robot video are in test_live.py.
 """
 
 from __future__ import annotations
@@ -283,22 +283,17 @@ async def test_accessibility_of_main_screens(new_page: Any, org_a: Org) -> None:
     assert not problems, fmt_violations([{"screen": k, **v} for k, vs in problems.items() for v in vs])
 
 
-async def test_missing_live_backends_show_empty_states(page: Any, org_a: Org, api_paths: set[str]) -> None:
-    """Until telemetry/alerts exist, their panels say so instead of showing invented data."""
-    if "/api/v1/alerts" in api_paths:
-        pytest.skip("the alerts API exists: covered by the live alert tests")
+async def test_live_backends_have_no_empty_states(page: Any, org_a: Org) -> None:
+    """Every panel now has its backend: nothing says "not available"."""
     await sign_in(page, org_a.staff1["email"], PASSWORD)
     await page.goto("/alerts")
-    await page.get_by_test_id("not-available").wait_for()
+    await page.get_by_test_id("alert-list").wait_for(state="attached")
     await page.goto(f"/seniors/{org_a.seniors[0]['id']}")
-    await page.locator("#history [data-testid=not-available]").wait_for()
-
-
-async def test_live_danger_alert(page: Any, org_a: Org, api_paths: set[str]) -> None:
-    """A danger alert opened while a worker looks at the list: banner, count, acknowledge, resolve."""
-    if "/api/v1/alerts" not in api_paths or not any(p.startswith("/socket.io") for p in api_paths | {"/socket.io"}):
-        pytest.skip("the alerts API and the Socket.IO gateway are not in this backend yet")
-    pytest.skip("write against the alerts API once its way to raise a test alert is known")
+    await page.locator("#history .empty, #history [data-testid=alert-history]").first.wait_for()
+    await page.locator("#model [data-testid=model-status]").wait_for()
+    await page.wait_for_load_state("networkidle")
+    assert await page.get_by_test_id("not-available").count() == 0
+    assert not page.errors, page.errors
 
 
 async def test_first_meaningful_render(new_page: Any, org_a: Org) -> None:

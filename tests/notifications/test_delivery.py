@@ -195,3 +195,26 @@ async def test_my_notification_preferences(nt_org: Org, client: httpx.AsyncClien
                              json={"channels": ["pigeon"]})).status_code == 422
     await client.put("/api/v1/me/notification-preferences", headers=h,
                      json={"channels": ["email", "push", "sms"], "severities": ["caution", "danger"]})
+
+
+async def test_auto_cleared_alert_still_closes_the_loop_for_guardians(
+    nt_org: Org, state: AppState, client: httpx.AsyncClient, fake_http: FakeHttp
+) -> None:
+    from seniorsafe.alerts.escalation import closing_sweep_once
+
+    await set_levels(client, nt_org, ["guardians", "assigned_staff"])
+    try:
+        st = with_settings(state, sms_provider_url=f"{fake_http.url}/v1/messages")
+        k = kind()
+        alert = await open_alert(state, nt_org, 0, k, severity="danger")
+        now = datetime.now(UTC)
+        await escalation.tick(st, now)
+        await dispatch_due(st, now)
+        await open_alert(state, nt_org, 0, k, action="close")  # activity resumed: the detector closes it
+        assert await closing_sweep_once(st) == 1
+        assert await closing_sweep_once(st) == 0  # once only
+        await dispatch_due(st, datetime.now(UTC) + timedelta(seconds=1))
+        texts = [orjson.loads(r["body"])["text"] for r in fake_http.requests]
+        assert any("returned to normal" in t and str(alert.id) in t for t in texts)
+    finally:
+        await set_levels(client, nt_org, ["assigned_staff", "all_staff", "admins", "guardians"])

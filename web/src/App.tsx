@@ -1,6 +1,6 @@
 import { lazy, Suspense, useEffect, useState } from "react";
-import { loadAlerts, resetAlerts, useAlerts, dismissBanner } from "./alerts";
-import { useI18n, type Key } from "./i18n";
+import { loadAlerts, resetAlerts, useAlerts, dismissBanner, seniorName } from "./alerts";
+import { tEnum, useI18n, type Key } from "./i18n";
 import { useLiveStatus } from "./realtime";
 import { Link, match, navigate, usePath } from "./router";
 import { useSession } from "./session";
@@ -125,8 +125,10 @@ function Shell() {
       </header>
       {alerts.unseenDanger && !isGuardian && (
         <div className="danger-banner" role="alert" data-testid="danger-banner">
-          <strong>{t("alerts.banner", { name: alerts.unseenDanger.senior_name ?? alerts.unseenDanger.title ?? "" })}</strong>
-          <span>{alerts.unseenDanger.summary ?? alerts.unseenDanger.title ?? ""}</span>
+          <strong>{t("alerts.banner", { name: seniorName(alerts.unseenDanger, alerts.names) || tEnum(t, "alertKind", alerts.unseenDanger.kind) })}</strong>
+          <span>
+            {tEnum(t, "alertKind", alerts.unseenDanger.kind)} · {alerts.unseenDanger.evidence}
+          </span>
           <Link className="btn btn-light" to={`/alerts?id=${alerts.unseenDanger.id}`} onClick={() => dismissBanner()}>
             {t("alerts.bannerOpen")}
           </Link>

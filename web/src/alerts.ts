@@ -8,11 +8,14 @@ import { ALERT_EVENTS, on } from "./realtime";
 export interface AlertsState {
   status: "idle" | "loading" | "ok" | "unavailable" | "error";
   open: Alert[];
+  /** senior id → name (alerts carry only the id): from the snapshot, else fetched once */
+  names: Record<string, string>;
   /** a danger alert that arrived live and nobody in this tab has looked at yet */
   unseenDanger: Alert | null;
 }
 
-let state: AlertsState = { status: "idle", open: [], unseenDanger: null };
+let state: AlertsState = { status: "idle", open: [], names: {}, unseenDanger: null };
+const askedNames = new Set<string>();
 const listeners = new Set<() => void>();
 let soundOn = false;
 let audio: AudioContext | null = null;
@@ -23,27 +26,54 @@ function set(next: Partial<AlertsState>): void {
 }
 
 export function isOpen(a: Alert): boolean {
-  return !["resolved", "closed", "cancelled"].includes(a.status);
+  return a.status !== "closed" && !a.closed_at;
+}
+
+/** Newest first, so the list and banner are stable whatever order events arrive in. */
+function byOpened(list: Alert[]): Alert[] {
+  return [...list].sort((a, b) => b.opened_at.localeCompare(a.opened_at));
+}
+
+function learnNames(list: Alert[]): void {
+  for (const a of list) {
+    if (state.names[a.senior_id] || askedNames.has(a.senior_id)) continue;
+    askedNames.add(a.senior_id);
+    api
+      .senior(a.senior_id)
+      .then((s) => set({ names: { ...state.names, [s.id]: s.name } }))
+      .catch(() => undefined);
+  }
+}
+
+export function seniorName(a: Pick<Alert, "senior_id">, names: Record<string, string> = state.names): string {
+  return names[a.senior_id] ?? "";
 }
 
 export async function loadAlerts(): Promise<void> {
   if (state.status === "loading") return;
   set({ status: state.status === "ok" ? "ok" : "loading" });
   try {
-    const list = await api.alerts({ status: ["open", "acknowledged", "escalated"] });
-    set({ status: "ok", open: list.filter(isOpen) });
+    const list = await api.alerts({ status: "open", limit: 200 });
+    set({ status: "ok", open: byOpened(list.filter(isOpen)) });
+    learnNames(list);
   } catch (e) {
     set({ status: e instanceof Unavailable ? "unavailable" : "error" });
   }
 }
 
 export function resetAlerts(): void {
-  set({ status: "idle", open: [], unseenDanger: null });
+  set({ status: "idle", open: [], names: {}, unseenDanger: null });
+  askedNames.clear();
 }
 
 export function upsertAlert(a: Alert): void {
+  const current = state.open.find((x) => x.id === a.id);
+  // events may overtake each other: never let an older copy replace a newer one
+  if (current && current.updated_at > a.updated_at && isOpen(a)) return;
   const others = state.open.filter((x) => x.id !== a.id);
-  set({ open: isOpen(a) ? [a, ...others] : others });
+  const unseen = state.unseenDanger?.id === a.id && !isOpen(a) ? null : state.unseenDanger;
+  set({ open: isOpen(a) ? byOpened([a, ...others]) : others, unseenDanger: unseen });
+  learnNames([a]);
 }
 
 export function dismissBanner(): void {
@@ -104,8 +134,8 @@ export async function enableNotifications(): Promise<boolean> {
 
 function notify(a: Alert): void {
   if (!notificationsEnabled()) return;
-  const n = new Notification(a.senior_name ?? a.title ?? "Senior Safe", {
-    body: a.summary ?? a.title ?? a.kind ?? "",
+  const n = new Notification(seniorName(a) || "Senior Safe", {
+    body: a.evidence || a.kind,
     tag: `alert-${a.id}`,
     requireInteraction: true,
   });
@@ -118,10 +148,11 @@ function notify(a: Alert): void {
 
 // ------------------------------------------------------------------------------- live updates
 
-function payloadAlert(p: unknown): Alert | null {
+/** The alert in a live event's data (realtime.ts already removed the envelope). */
+export function payloadAlert(p: unknown): Alert | null {
   if (!p || typeof p !== "object") return null;
-  const obj = p as { alert?: Alert } & Alert;
-  return obj.alert ?? (obj.id ? obj : null);
+  const obj = p as Alert;
+  return obj.id && obj.senior_id && obj.status ? obj : null;
 }
 
 for (const ev of ALERT_EVENTS) {
@@ -129,7 +160,7 @@ for (const ev of ALERT_EVENTS) {
     const a = payloadAlert(p);
     if (!a) return;
     upsertAlert(a);
-    if ((event === "alert.opened" || event === "alert.escalated") && a.severity === "danger") {
+    if ((event === "alert.opened" || event === "alert.escalated") && a.severity === "danger" && isOpen(a)) {
       set({ unseenDanger: a });
       beep();
       notify(a);
@@ -138,6 +169,10 @@ for (const ev of ALERT_EVENTS) {
 }
 
 on("snapshot", (p) => {
-  const alerts = (p as { alerts?: Alert[] } | null)?.alerts;
-  if (Array.isArray(alerts)) set({ status: "ok", open: alerts.filter(isOpen) });
+  const snap = p as { alerts?: Alert[]; seniors?: { id: string; name: string }[] } | null;
+  const names = { ...state.names };
+  snap?.seniors?.forEach((s) => (names[s.id] = s.name));
+  if (Array.isArray(snap?.alerts)) set({ status: "ok", open: byOpened(snap.alerts.filter(isOpen)), names });
+  else set({ names });
+  if (Array.isArray(snap?.alerts)) learnNames(snap.alerts);
 });

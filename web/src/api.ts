@@ -7,8 +7,8 @@
 // get a fresh access token. Refresh tokens rotate and a reused one revokes the whole sign-in, so
 // refreshes are single-flight in a tab and serialised across tabs with the Web Locks API.
 //
-// Endpoints that other parts of the backend have not shipped yet answer 404 "route not found"; those
-// calls throw `Unavailable`, and screens show an explicit empty state (never made-up data).
+// Every path here exists in the backend's OpenAPI (`seniorsafe openapi`). Should a deployment run an
+// older backend, a "route not found" answer throws `Unavailable` and the screen says so (never made-up data).
 
 export type Role = "admin" | "staff" | "guardian";
 export type Risk = "danger" | "caution" | "safe" | "unknown";
@@ -137,38 +137,78 @@ export interface Robot {
   credential_issued_at: string | null;
 }
 
-// ---- shapes of the parts other engineers are building; fields are read defensively.
+// ---- alerts (src/seniorsafe/alerts/schemas.py; live payloads are alerts.lifecycle.alert_payload)
 
-export type AlertStatus = "open" | "acknowledged" | "resolved" | "escalated" | string;
+export type AlertStatus = "open" | "acknowledged" | "closed";
+export const OUTCOMES = ["resident_fine", "false_alarm", "help_sent", "hospital", "other"] as const;
+export type Outcome = (typeof OUTCOMES)[number];
 
 export interface Alert {
   id: string;
   senior_id: string;
-  senior_name?: string;
-  severity: "danger" | "caution" | string;
-  kind?: string;
-  title?: string;
-  summary?: string;
-  evidence?: unknown;
+  home_id: string | null;
+  kind: string;
+  category: "resident" | "device" | "system" | string;
+  severity: "danger" | "caution";
   status: AlertStatus;
+  room: string | null;
+  evidence: string;
+  details: Record<string, unknown>;
+  source: string;
   opened_at: string;
-  acknowledged_at?: string | null;
-  acknowledged_by?: string | null;
-  acknowledged_by_name?: string | null;
-  assigned_to?: string | null;
-  assigned_to_name?: string | null;
-  resolved_at?: string | null;
-  outcome?: string | null;
-  events?: AlertEvent[];
+  updated_at: string;
+  closed_at: string | null;
+  acknowledged_at: string | null;
+  acknowledged_by: string | null;
+  assigned_to: string | null;
+  outcome: string | null;
+  resolution_note?: string | null;
+  escalation_level: number;
 }
 
-export interface AlertEvent {
+export interface TimelineEntry {
+  id: number;
   at: string;
-  kind?: string;
-  action?: string;
-  actor_name?: string | null;
-  note?: string | null;
-  text?: string | null;
+  /** detected, updated, escalated, notified, acknowledged, assigned, note, robot_dispatched, robot_result, video_viewed, resolved, ... */
+  type: string;
+  actor_id: string | null;
+  actor_name: string | null;
+  text: string;
+  details: Record<string, unknown>;
+}
+
+export interface AlertDetail extends Alert {
+  timeline: TimelineEntry[];
+}
+
+export interface ModelStatus {
+  senior_id: string;
+  status: "learning" | "ready";
+  since: string | null;
+  version: number | null;
+  trained_at: string | null;
+  days: number;
+  events: number;
+  feedback_used: number;
+  summary: string;
+  fault?: string | null;
+}
+
+export interface RobotStatus {
+  robot_id: string;
+  state: string;
+  battery: number | null;
+  room: string | null;
+  reported_at: string;
+  last_seen_at?: string;
+}
+
+export interface EscalationPolicy {
+  enabled: boolean;
+  danger_minutes: number;
+  caution_minutes: number;
+  repeat_minutes: number;
+  levels: string[];
 }
 
 export interface SensorStateOut {
@@ -429,16 +469,16 @@ export const api = {
   rotateRobot: (robotId: string) => post<DeviceCredential>(`/robots/${robotId}/credential`),
   revokeRobot: (robotId: string) => post<Robot>(`/robots/${robotId}/revoke`),
 
-  // ------------------------------------------------------------------ endpoints being built in parallel
-  // Each may throw Unavailable until its backend lands; the screens say so instead of inventing data.
-
-  alerts: (query: { status?: string[]; senior_id?: string; limit?: number } = {}) =>
-    get<Alert[] | { items: Alert[] }>("/alerts", query as Query).then(items),
-  alert: (id: string) => get<Alert>(`/alerts/${id}`),
+  // alerts (src/seniorsafe/alerts/api.py)
+  alerts: (query: { status?: "open" | "closed" | "all"; senior_id?: string; limit?: number } = {}) =>
+    get<{ items: Alert[]; next_cursor: string | null }>("/alerts", query as Query).then((p) => p.items),
+  alert: (id: string) => get<AlertDetail>(`/alerts/${id}`),
+  incidents: (seniorId: string, limit = 20) =>
+    get<{ items: AlertDetail[]; next_cursor: string | null }>(`/seniors/${seniorId}/incidents`, { limit }).then((p) => p.items),
   acknowledgeAlert: (id: string) => post<Alert>(`/alerts/${id}/acknowledge`),
   assignAlert: (id: string, userId: string) => post<Alert>(`/alerts/${id}/assign`, { user_id: userId }),
-  noteAlert: (id: string, note: string) => post<Alert>(`/alerts/${id}/notes`, { note }),
-  resolveAlert: (id: string, outcome: string, note?: string) => post<Alert>(`/alerts/${id}/resolve`, { outcome, note }),
+  noteAlert: (id: string, text: string) => post<Alert>(`/alerts/${id}/notes`, { text }),
+  resolveAlert: (id: string, outcome: Outcome, note?: string) => post<Alert>(`/alerts/${id}/resolve`, { outcome, note: note || null }),
 
   // telemetry (src/seniorsafe/telemetry/api.py)
   sensorState: (homeId: string) =>
@@ -458,21 +498,12 @@ export const api = {
       cursor,
     }),
   deviceHealth: (homeId: string) => get<DeviceHealth>(`/homes/${homeId}/device-health`),
-  trends: (seniorId: string, days = 28) =>
-    get<{ day: string; sleep_hours?: number | null; bathroom_visits?: number | null; out_minutes?: number | null }[] | {
-      items: { day: string; sleep_hours?: number | null; bathroom_visits?: number | null; out_minutes?: number | null }[];
-    }>(`/seniors/${seniorId}/trends`, { days }).then(items),
-  modelStatus: (seniorId: string) =>
-    get<{ status: string; since?: string | null; trained_at?: string | null; days_of_data?: number }>(
-      `/seniors/${seniorId}/model`,
-    ),
-  thresholds: () => get<Record<string, unknown>>("/detection/thresholds"),
-  escalationPolicy: () => get<Record<string, unknown>>("/escalation-policy"),
-  iceServers: () => get<{ ice_servers?: RTCIceServer[]; iceServers?: RTCIceServer[] }>("/webrtc/ice-servers"),
-  robotCommand: (robotId: string, command: string, args: Record<string, unknown> = {}) =>
-    post<unknown>(`/robots/${robotId}/commands`, { command, ...args }),
+  // detection (src/seniorsafe/detection/api.py)
+  modelStatus: (seniorId: string) => get<ModelStatus>(`/seniors/${seniorId}/model`),
+  escalationPolicy: () => get<EscalationPolicy>("/organisation/escalation"),
+  // robots and video (src/seniorsafe/robots/api.py, src/seniorsafe/webrtc/api.py)
+  iceServers: () => get<{ iceServers: RTCIceServer[]; ttl: number }>("/webrtc/ice-servers"),
+  robotStatus: (robotId: string) => get<RobotStatus | null>(`/robots/${robotId}/status`),
+  robotCommand: (robotId: string, type: string, args: Record<string, unknown> = {}, alertId?: string) =>
+    post<{ id: string; state: string }>(`/robots/${robotId}/commands`, { type, args, alert_id: alertId ?? null }),
 };
-
-function items<T>(r: T[] | { items: T[] }): T[] {
-  return Array.isArray(r) ? r : r.items;
-}

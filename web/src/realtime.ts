@@ -1,10 +1,11 @@
 // The live gateway: one Socket.IO connection per tab, authenticated with the in-memory access token
 // in the `auth` payload on connect (and again on every reconnect, so a refreshed token is used).
-// Events are named `noun.verb`; the server sends a `snapshot` on connect. Screens subscribe with
-// `on(event, fn)` (or the `useLive` hook) and never touch the socket themselves.
-//
-// If the backend has no gateway yet, the connection simply fails and `status` stays "offline";
-// screens keep working from REST and show that live updates are off.
+// Events are named `noun.verb` (docs/protocols.md, "Socket.IO"); the server sends a `snapshot` on
+// connect. Every other event comes in an envelope `{event, org_id, senior_id, data}`: handlers receive
+// `data` (with `senior_id` filled in from the envelope when `data` lacks it). Screens subscribe with
+// `on(event, fn)` (or the `useLive` hook) and never touch the socket themselves. `sensor.activity` is
+// only sent for seniors this tab watches (`useWatch(seniorId)` → `senior.watch`, renewed on reconnect).
+// WebRTC signaling uses its own namespace `/webrtc` (screens/Video.tsx), multiplexed on this connection.
 
 import { io, type Socket } from "socket.io-client";
 import { getAccessToken, onSessionChange, refreshSession } from "./api";
@@ -16,19 +17,21 @@ export type LiveEvent =
   | "alert.opened"
   | "alert.updated"
   | "alert.acknowledged"
+  | "alert.assigned"
+  | "alert.noted"
   | "alert.resolved"
   | "alert.escalated"
   | "sensor.activity"
   | "device.health"
   | "robot.status"
-  | "webrtc.answer"
-  | "webrtc.candidate"
-  | "webrtc.closed";
+  | "session.ended";
 
 export const ALERT_EVENTS: LiveEvent[] = [
   "alert.opened",
   "alert.updated",
   "alert.acknowledged",
+  "alert.assigned",
+  "alert.noted",
   "alert.resolved",
   "alert.escalated",
 ];
@@ -38,6 +41,7 @@ export type LiveStatus = "off" | "connecting" | "live" | "offline";
 type Handler = (payload: any, event: LiveEvent) => void;
 
 let socket: Socket | null = null;
+const watched = new Map<string, number>(); // senior id → number of components watching
 let status: LiveStatus = "off";
 const statusListeners = new Set<() => void>();
 const handlers = new Map<string, Set<Handler>>();
@@ -48,9 +52,7 @@ const ALL: LiveEvent[] = [
   "sensor.activity",
   "device.health",
   "robot.status",
-  "webrtc.answer",
-  "webrtc.candidate",
-  "webrtc.closed",
+  "session.ended",
 ];
 
 function setStatus(s: LiveStatus): void {
@@ -59,7 +61,17 @@ function setStatus(s: LiveStatus): void {
   statusListeners.forEach((fn) => fn());
 }
 
-function dispatch(event: LiveEvent, payload: unknown): void {
+/** `{event, senior_id, data}` → `data` (+ senior_id); `snapshot` and `session.ended` are not enveloped. */
+function unwrap(payload: unknown): unknown {
+  if (!payload || typeof payload !== "object") return payload;
+  const env = payload as { event?: unknown; senior_id?: unknown; data?: unknown };
+  if (typeof env.event !== "string" || !env.data || typeof env.data !== "object") return payload;
+  const data = env.data as Record<string, unknown>;
+  return data.senior_id || !env.senior_id ? data : { ...data, senior_id: env.senior_id };
+}
+
+function dispatch(event: LiveEvent, raw: unknown): void {
+  const payload = unwrap(raw);
   handlers.get(event)?.forEach((fn) => fn(payload, event));
   handlers.get("*")?.forEach((fn) => fn(payload, event));
 }
@@ -76,7 +88,10 @@ export function connect(): void {
     timeout: 8000,
   });
   socket = s;
-  s.on("connect", () => setStatus("live"));
+  s.on("connect", () => {
+    setStatus("live");
+    watched.forEach((_, id) => void emit("senior.watch", { senior_id: id }).catch(() => undefined));
+  });
   s.on("disconnect", () => setStatus("offline"));
   s.on("connect_error", async (err: Error & { data?: { status?: number } }) => {
     setStatus("offline");
@@ -87,6 +102,18 @@ export function connect(): void {
     }
   });
   for (const ev of ALL) s.on(ev, (payload: unknown) => dispatch(ev, payload));
+  // the server ended the session (token expired without auth.refresh, signed out elsewhere): try a
+  // silent refresh; the cookie decides whether we come back or sign out
+  s.on("session.ended", async () => {
+    if (await refreshSession()) {
+      if (!s.connected) s.connect();
+    } else disconnect();
+  });
+}
+
+/** The underlying connection's manager, for other namespaces (WebRTC signaling) on the same socket. */
+export function getSocket(): Socket | null {
+  return socket;
 }
 
 export function disconnect(): void {
@@ -135,8 +162,27 @@ export function useLive(events: (LiveEvent | "*")[], fn: Handler): void {
   }, [key]);
 }
 
+/** Receive `sensor.activity` for this senior while the component is mounted. */
+export function useWatch(seniorId: string | null | undefined): void {
+  useEffect(() => {
+    if (!seniorId) return;
+    watched.set(seniorId, (watched.get(seniorId) ?? 0) + 1);
+    if (socket?.connected) void emit("senior.watch", { senior_id: seniorId }).catch(() => undefined);
+    return () => {
+      const n = (watched.get(seniorId) ?? 1) - 1;
+      if (n > 0) watched.set(seniorId, n);
+      else {
+        watched.delete(seniorId);
+        if (socket?.connected) void emit("senior.unwatch", { senior_id: seniorId }).catch(() => undefined);
+      }
+    };
+  }, [seniorId]);
+}
+
 // Follow the session: connect once signed in, drop the socket on sign-out.
 onSessionChange((signedIn) => {
-  if (signedIn) connect();
-  else disconnect();
+  if (!signedIn) return disconnect();
+  // a renewed access token: tell the gateway, or it ends the socket when the old one expires
+  if (socket?.connected) void emit("auth.refresh", { token: getAccessToken() }).catch(() => undefined);
+  else connect();
 });

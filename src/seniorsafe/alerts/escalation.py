@@ -181,7 +181,17 @@ class WorkflowWorker:
             self._last_reconcile = loop_time
             await reconcile(self.state)
         await tick(self.state, now)
+        await closing_sweep_once(self.state, now)
         await dispatch_due(self.state, now)
+
+
+async def closing_sweep_once(state: AppState, now: datetime | None = None) -> int:
+    from seniorsafe.notifications.service import closing_sweep
+
+    async with state.db.sessions() as session:
+        count = await closing_sweep(session, now or datetime.now(UTC))
+        await session.commit()
+    return count
 
 
 async def run_worker_forever(settings: Settings) -> None:

@@ -104,6 +104,8 @@ async def _open_or_update(
         alert.severity = Severity.danger if escalated else alert.severity
         alert.evidence, alert.details, alert.updated_at = decision.evidence, decision.details, at
         alert.room = decision.room or alert.room
+        if escalated and alert.acknowledged_at is None and alert.escalation_level > 0:
+            alert.next_escalation_at = at  # now danger: do not wait out the caution's escalation timer
         add_timeline(session, alert, "escalated" if escalated else "updated", decision.evidence, at=at,
                      severity=alert.severity.value)
         return alert, "alert.escalated" if escalated else "alert.updated"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
+from typing import Annotated
 
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
@@ -14,7 +15,7 @@ from seniorsafe.deps import CurrentUser, Session, State
 from seniorsafe.errors import NotFound
 from seniorsafe.notifications.models import PushSubscription, UserNotificationPrefs
 from seniorsafe.notifications.service import STAFF_DEFAULT
-from seniorsafe.seniors.schemas import NotificationPreferences
+from seniorsafe.seniors.schemas import Channel, Severity
 
 router = APIRouter(prefix="/api/v1", tags=["notifications"])
 
@@ -35,6 +36,17 @@ class PushSubscriptionOut(BaseModel):
     id: uuid.UUID
     endpoint: str
     created_at: datetime
+
+
+class UserNotificationPreferences(BaseModel):
+    """A user's own preferences (guardian contacts keep theirs in guardians.notification_preferences)."""
+
+    channels: list[Channel] = Field(default_factory=lambda: list[Channel](["email", "push", "sms"]), max_length=4)
+    severities: list[Severity] = Field(default_factory=lambda: list[Severity](["caution", "danger"]),
+                                       max_length=2)
+    quiet_hours: list[Annotated[str, Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")]] | None = Field(
+        None, min_length=2, max_length=2,
+        description="[start, end] as HH:MM in the home's time zone; cautions wait, danger never does")
 
 
 class VapidKey(BaseModel):
@@ -79,18 +91,18 @@ async def delete_push_subscription(subscription_id: uuid.UUID, principal: Curren
     return Response(status_code=204)
 
 
-@router.get("/me/notification-preferences", response_model=NotificationPreferences,
+@router.get("/me/notification-preferences", response_model=UserNotificationPreferences,
             summary="My notification channels, severities and quiet hours")
-async def get_preferences(principal: CurrentUser, session: Session) -> NotificationPreferences:
+async def get_preferences(principal: CurrentUser, session: Session) -> UserNotificationPreferences:
     prefs = await session.scalar(select(UserNotificationPrefs.prefs)
                                  .where(UserNotificationPrefs.user_id == principal.user_id))
-    return NotificationPreferences.model_validate({**STAFF_DEFAULT, **(prefs or {})})
+    return UserNotificationPreferences.model_validate({**STAFF_DEFAULT, **(prefs or {})})
 
 
-@router.put("/me/notification-preferences", response_model=NotificationPreferences,
+@router.put("/me/notification-preferences", response_model=UserNotificationPreferences,
             summary="Change my notification preferences (danger ignores quiet hours)")
-async def put_preferences(body: NotificationPreferences, principal: CurrentUser,
-                          session: Session) -> NotificationPreferences:
+async def put_preferences(body: UserNotificationPreferences, principal: CurrentUser,
+                          session: Session) -> UserNotificationPreferences:
     data = body.model_dump(mode="json")
     stmt = insert(UserNotificationPrefs).values(user_id=principal.user_id, prefs=data, updated_at=datetime.now(UTC))
     await session.execute(stmt.on_conflict_do_update(index_elements=["user_id"],

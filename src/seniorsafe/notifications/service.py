@@ -212,3 +212,14 @@ async def enqueue_closing(session: AsyncSession, alert: Alert, now: datetime) ->
                              subject=f"{senior_name}: {words}", body=f"{senior_name}: {words}.", link=r.link,
                              status="pending", attempts=0, next_attempt_at=now))
     return len(rows)
+
+
+async def closing_sweep(session: AsyncSession, now: datetime, within: timedelta = timedelta(days=1)) -> int:
+    """Closing messages for alerts that closed by themselves (auto_cleared) after guardians were told."""
+    told = select(Delivery.alert_id).where(Delivery.guardian_id.is_not(None), Delivery.purpose != "closing")
+    closed = select(Delivery.alert_id).where(Delivery.purpose == "closing")
+    alerts = list(await session.scalars(select(Alert).where(
+        Alert.closed_at.is_not(None), Alert.closed_at > now - within, Alert.id.in_(told), Alert.id.not_in(closed))))
+    for alert in alerts:
+        await enqueue_closing(session, alert, now)
+    return len(alerts)

@@ -238,7 +238,7 @@ class Gateway:
         return {"ok": True, "snapshot": await self._snapshot(user.principal)}
 
     async def _on_rooms_refresh(self, sid: str, data: Any = None) -> dict[str, Any]:
-        """Re-compute the rooms after assignments changed (also done on every session check)."""
+        """Re-compute the rooms after assignments changed (the dashboard calls it after editing assignments)."""
         user = self.users.get(sid)
         if user is None:
             return {"ok": False, "error": "not a user session"}

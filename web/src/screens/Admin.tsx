@@ -787,7 +787,6 @@ function Policy() {
   const [saved, setSaved] = useState(false);
   const [error, run] = useAction();
   const [escalation] = useLoad(() => api.escalationPolicy(), []);
-  const [thresholds] = useLoad(() => api.thresholds(), []);
   return (
     <div className="grid">
       <Section title={t("admin.org")} id="org">
@@ -820,10 +819,22 @@ function Policy() {
         </form>
       </Section>
       <Section title={t("admin.escalation")} id="escalation">
-        <Show value={escalation}>{(p) => <pre className="json">{JSON.stringify(p, null, 2)}</pre>}</Show>
-      </Section>
-      <Section title={t("admin.thresholds")} id="thresholds">
-        <Show value={thresholds}>{(p) => <pre className="json">{JSON.stringify(p, null, 2)}</pre>}</Show>
+        <Show value={escalation}>
+          {(p) => (
+            <dl className="kv" data-testid="escalation">
+              <dt>on</dt>
+              <dd>{p.enabled ? "✓" : "—"}</dd>
+              <dt>{tEnum(t, "risk", "danger")}</dt>
+              <dd>{p.danger_minutes} min</dd>
+              <dt>{tEnum(t, "risk", "caution")}</dt>
+              <dd>{p.caution_minutes} min</dd>
+              <dt>↻</dt>
+              <dd>{p.repeat_minutes} min</dd>
+              <dt>1 → {p.levels.length}</dt>
+              <dd>{p.levels.join(" → ")}</dd>
+            </dl>
+          )}
+        </Show>
       </Section>
     </div>
   );

@@ -2,12 +2,14 @@
 // actions (acknowledge, take, note, resolve with an outcome). Danger alerts get a banner, an optional
 // sound and a browser notification (see alerts.ts).
 import { lazy, Suspense, useEffect, useState, type FormEvent } from "react";
-import { api, ApiError, type Alert } from "../api";
+import { api, ApiError, OUTCOMES, type Alert, type AlertDetail as AlertDetailT, type Outcome } from "../api";
 import {
   enableNotifications,
   enableSound,
   loadAlerts,
   notificationsEnabled,
+  payloadAlert,
+  seniorName,
   soundEnabled,
   upsertAlert,
   useAlerts,
@@ -21,7 +23,6 @@ import { Empty, ErrorBox, NotAvailable, RiskBadge, Section, Spinner, useLoad } f
 // the video/robot panel (WebRTC) loads only when a danger alert is opened
 const SeniorVideoPanel = lazy(() => import("./Video").then((m) => ({ default: m.SeniorVideoPanel })));
 
-const OUTCOMES = ["safe", "false_alarm", "rescued", "hospital", "other"] as const;
 
 function selectedFromUrl(): string | null {
   return new URLSearchParams(location.search).get("id");
@@ -83,7 +84,7 @@ export function AlertCentre() {
             {open.length === 0 && <Empty>{t("alerts.empty")}</Empty>}
             <ul className="alert-list" data-testid="alert-list">
               {open.map((a) => (
-                <li key={a.id}>
+                <li key={a.id} data-alert-id={a.id} data-kind={a.kind}>
                   <button
                     type="button"
                     className={`alert-item sev-${a.severity}`}
@@ -92,13 +93,14 @@ export function AlertCentre() {
                   >
                     <RiskBadge risk={a.severity === "danger" ? "danger" : "caution"} />
                     <span className="grow">
-                      <strong>{a.senior_name ?? ""}</strong> {a.title ?? a.kind}
+                      <strong>{seniorName(a, alerts.names)}</strong> {tEnum(t, "alertKind", a.kind)}
                       <span className="muted small block">
-                        {t("alerts.openedAt")} {fmtTime(a.opened_at)} · {t("alerts.handler")}:{" "}
-                        {a.assigned_to_name ?? a.acknowledged_by_name ?? t("alerts.unassigned")}
+                        {t("alerts.openedAt")} {fmtTime(a.opened_at)} · {a.evidence}
                       </span>
                     </span>
-                    <span className="muted small">{a.status}</span>
+                    <span className="muted small" data-testid="alert-status">
+                      {tEnum(t, "alerts.status", a.status)}
+                    </span>
                   </button>
                 </li>
               ))}
@@ -114,24 +116,23 @@ export function AlertCentre() {
 function AlertDetail({ id }: { id: string }) {
   const { t, fmtDate, fmtTime } = useI18n();
   const me = useMe();
+  const alerts = useAlerts();
   const [alert, reload, setAlert] = useLoad(() => api.alert(id), [id]);
   const [note, setNote] = useState("");
-  const [outcome, setOutcome] = useState<string>("safe");
+  const [outcome, setOutcome] = useState<Outcome>("resident_fine");
   const [error, setError] = useState<string | null>(null);
 
+  // any change to this alert (by anyone, in any tab) brings the timeline up to date
   useLive(ALERT_EVENTS, (p) => {
-    const a = ((p as { alert?: Alert }).alert ?? p) as Alert;
-    if (a?.id === id) reload();
+    if (payloadAlert(p)?.id === id) reload();
   });
 
   const act = async (fn: () => Promise<Alert>) => {
     setError(null);
     try {
       const a = await fn();
-      if (a && typeof a === "object" && "id" in a) {
-        setAlert(a);
-        upsertAlert(a);
-      } else reload();
+      upsertAlert(a);
+      reload(); // the timeline (who did what) comes with GET /alerts/{id}
     } catch (e) {
       // 409: someone else acted first — show who, from the fresh state
       setError(e instanceof ApiError ? e.detail : String(e));
@@ -142,17 +143,25 @@ function AlertDetail({ id }: { id: string }) {
   if (alert.state === "loading") return <Spinner />;
   if (alert.state === "unavailable") return <NotAvailable />;
   if (alert.state === "error") return <ErrorBox error={alert.error} retry={reload} />;
-  const a = alert.data;
-  const closed = a.status === "resolved";
+  const a: AlertDetailT = alert.data;
+  void setAlert;
+  const closed = a.status === "closed";
+  const name = seniorName(a, alerts.names);
+  const ack = [...a.timeline].reverse().find((e) => e.type === "acknowledged");
+  const assigned = [...a.timeline].reverse().find((e) => e.type === "assigned");
+  const handler = assigned ? String(assigned.details?.assignee_name ?? assigned.text.replace(/^assigned to (.*) by .*$/, "$1")) : null;
   return (
-    <Section title={`${a.senior_name ?? ""} — ${a.title ?? a.kind ?? ""}`} id="alert-detail">
+    <Section title={`${name ? `${name} — ` : ""}${tEnum(t, "alertKind", a.kind)}`} id="alert-detail">
       <p>
-        <RiskBadge risk={a.severity === "danger" ? "danger" : "caution"} /> <span className="muted">{fmtDate(a.opened_at, true)}</span>
+        <RiskBadge risk={a.severity === "danger" ? "danger" : "caution"} /> <span className="muted">{fmtDate(a.opened_at, true)}</span>{" "}
+        <span className="muted small" data-testid="alert-detail-status">
+          · {tEnum(t, "alerts.status", a.status)}
+        </span>
       </p>
-      {a.summary && <p>{a.summary}</p>}
+      <p>{a.evidence}</p>
       <p>
-        {t("alerts.handler")}: <strong>{a.assigned_to_name ?? t("alerts.unassigned")}</strong>
-        {a.acknowledged_by_name && <> · {t("alerts.ackBy", { name: a.acknowledged_by_name })}</>}
+        {t("alerts.handler")}: <strong>{handler ?? t("alerts.unassigned")}</strong>
+        {ack?.actor_name && <> · {t("alerts.ackBy", { name: ack.actor_name })}</>}
       </p>
       <p>
         <Link to={`/seniors/${a.senior_id}`}>{t("nav.home")} →</Link>
@@ -169,23 +178,24 @@ function AlertDetail({ id }: { id: string }) {
               {t("alerts.ack")}
             </button>
           )}
-          {a.assigned_to !== me.id && (
+          {a.assigned_to !== me.id && me.role !== "guardian" && (
             <button type="button" className="btn" onClick={() => void act(() => api.assignAlert(a.id, me.id))}>
               {t("alerts.assignMe")}
             </button>
           )}
         </div>
       )}
-      {a.severity === "danger" && !closed && (
+      {a.severity === "danger" && a.category === "resident" && !closed && (
         <Suspense fallback={<Spinner />}>
-          <SeniorVideoPanel seniorId={a.senior_id} compact />
+          <SeniorVideoPanel seniorId={a.senior_id} alertId={a.id} compact />
         </Suspense>
       )}
       <h3 className="h3">{t("alerts.timeline")}</h3>
-      <ol className="timeline">
-        {(a.events ?? []).map((e, i) => (
-          <li key={i}>
-            <time dateTime={e.at}>{fmtTime(e.at)}</time> <span>{e.text ?? e.note ?? e.action ?? e.kind}</span>
+      <ol className="timeline" data-testid="timeline">
+        {a.timeline.map((e) => (
+          <li key={e.id} data-type={e.type}>
+            <time dateTime={e.at}>{fmtTime(e.at)}</time> <strong>{tEnum(t, "timeline", e.type)}</strong>{" "}
+            <span>{e.type === "note" ? e.text : e.actor_name ? "" : e.text}</span>
             {e.actor_name && <span className="muted small"> — {e.actor_name}</span>}
           </li>
         ))}
@@ -209,11 +219,11 @@ function AlertDetail({ id }: { id: string }) {
             className="inline-form"
             onSubmit={(e: FormEvent) => {
               e.preventDefault();
-              void act(() => api.resolveAlert(a.id, outcome, note.trim() || undefined));
+              void act(() => api.resolveAlert(a.id, outcome, note.trim() || undefined)).then(() => setNote(""));
             }}
           >
             <label htmlFor="alert-outcome">{t("alerts.outcome")}</label>
-            <select id="alert-outcome" value={outcome} onChange={(e) => setOutcome(e.target.value)}>
+            <select id="alert-outcome" value={outcome} onChange={(e) => setOutcome(e.target.value as Outcome)}>
               {OUTCOMES.map((o) => (
                 <option key={o} value={o}>
                   {tEnum(t, "alerts.outcome", o)}
@@ -227,7 +237,7 @@ function AlertDetail({ id }: { id: string }) {
         </>
       )}
       {closed && a.outcome && (
-        <p>
+        <p data-testid="alert-outcome">
           {t("alerts.outcome")}: <strong>{tEnum(t, "alerts.outcome", a.outcome)}</strong>
         </p>
       )}

@@ -50,7 +50,7 @@ function GuardianSenior({ id }: { id: string }) {
     const home = await api.homeOf(id);
     return { buckets: toBuckets(await api.hourlyActivity(home.id, 7), home.timezone), tz: home.timezone };
   }, [id]);
-  const [alerts] = useLoad(() => api.alerts({ senior_id: id, limit: 10 }), [id]);
+  const [alerts] = useLoad(() => api.alerts({ senior_id: id, status: "all", limit: 10 }), [id]);
   useLive(["senior.status_changed"], (p) => {
     const d = p as { senior_id?: string; risk_level?: SeniorDetail["risk_level"] };
     if (d.senior_id === id && d.risk_level && senior.state === "ok") setSenior({ ...senior.data, risk_level: d.risk_level });

@@ -1,11 +1,12 @@
 // One senior: profile, health, people, the home's sensors by room, today, 4-week routine, trends,
-// emergency history and model status. Parts whose backend is not there yet say so.
+// emergency history (GET /seniors/{id}/incidents) and model status (GET /seniors/{id}/model). Live:
+// risk (`senior.status_changed`), sensors (`sensor.activity`, watched while the page is open), alerts.
 import { useRef, useState } from "react";
 import { api, LOW_BATTERY_PERCENT, Unavailable, type Alert, type SensorEvent, type SeniorDetail, type Sensor, type SensorState } from "../api";
 import { dayTrends, stays } from "../activity";
 import { HeatMap, lastDays, RoomBars, Sparkline, toBuckets, type Bucket } from "../charts";
 import { tEnum, useI18n, type Key } from "../i18n";
-import { useLive } from "../realtime";
+import { ALERT_EVENTS, useLive, useWatch } from "../realtime";
 import { Link } from "../router";
 import { age, Avatar, CallLink, Empty, ErrorBox, RiskBadge, Section, Show, Spinner, useLoad } from "../ui";
 
@@ -15,6 +16,7 @@ export function SeniorDetailScreen({ id }: { id: string }) {
   const homeId = senior.state === "ok" ? senior.data.home_id : null;
   const [home] = useLoad(() => (homeId ? api.homeOf(id) : Promise.resolve(null)), [homeId]);
   const tz = home.state === "ok" ? home.data?.timezone : undefined;
+  useWatch(id); // sensor.activity of this senior while the page is open
 
   useLive(["senior.status_changed"], (p) => {
     const d = p as { senior_id?: string; risk_level?: SeniorDetail["risk_level"]; risk_changed_at?: string };
@@ -390,17 +392,17 @@ function TrendsCard({ s, tz }: { s: SeniorDetail; tz?: string }) {
 export function AlertList({ alerts, compact }: { alerts: Alert[]; compact?: boolean }) {
   const { t, fmtDate } = useI18n();
   return (
-    <ul className="alert-history">
+    <ul className="alert-history" data-testid="alert-history">
       {alerts.map((a) => (
-        <li key={a.id} className={`sev-${a.severity}`}>
+        <li key={a.id} className={`sev-${a.severity}`} data-alert-id={a.id} data-status={a.status}>
           <span className={`badge risk-${a.severity === "danger" ? "danger" : "caution"}`}>{tEnum(t, "risk", a.severity)}</span>
           <span className="grow">
-            <strong>{a.title ?? a.kind ?? a.severity}</strong>
-            {!compact && a.summary && <span className="muted small block">{a.summary}</span>}
+            <strong>{tEnum(t, "alertKind", a.kind)}</strong>
+            {!compact && a.evidence && <span className="muted small block">{a.evidence}</span>}
           </span>
           <span className="muted small">
             {fmtDate(a.opened_at, true)}
-            {a.outcome ? ` · ${tEnum(t, "alerts.outcome", a.outcome)}` : ` · ${a.status}`}
+            {a.outcome ? ` · ${tEnum(t, "alerts.outcome", a.outcome)}` : ` · ${tEnum(t, "alerts.status", a.status)}`}
           </span>
         </li>
       ))}
@@ -410,7 +412,10 @@ export function AlertList({ alerts, compact }: { alerts: Alert[]; compact?: bool
 
 function HistoryCard({ seniorId }: { seniorId: string }) {
   const { t } = useI18n();
-  const [data] = useLoad(() => api.alerts({ senior_id: seniorId, limit: 50 }), [seniorId]);
+  const [data, reload] = useLoad(() => api.incidents(seniorId, 20), [seniorId]);
+  useLive(ALERT_EVENTS, (p) => {
+    if ((p as { senior_id?: string })?.senior_id === seniorId) reload();
+  });
   return (
     <Section title={t("senior.history")} id="history">
       <Show value={data}>{(alerts) => (alerts.length ? <AlertList alerts={alerts} /> : <Empty>{t("senior.noAlerts")}</Empty>)}</Show>
@@ -425,13 +430,16 @@ function ModelCard({ seniorId }: { seniorId: string }) {
     <Section title={t("senior.model")} id="model">
       <Show value={data}>
         {(m) => (
-          <p>
-            <strong>{tEnum(t, "model", m.status)}</strong>{" "}
-            <span className="muted">
-              {fmtDate(m.since ?? m.trained_at ?? null, true)}
-              {typeof m.days_of_data === "number" ? ` · ${m.days_of_data}d` : ""}
-            </span>
-          </p>
+          <>
+            <p data-testid="model-status" data-status={m.status}>
+              <span className={`badge ${m.status === "ready" ? "risk-safe" : "risk-unknown"}`}>{tEnum(t, "model", m.status)}</span>{" "}
+              <span className="muted">
+                {t("model.days", { n: Math.floor(m.days) })}
+                {m.trained_at ? ` · ${t("model.trainedAt")} ${fmtDate(m.trained_at, true)}` : ""}
+              </span>
+            </p>
+            {m.summary && <p className="muted small">{m.summary}</p>}
+          </>
         )}
       </Show>
     </Section>

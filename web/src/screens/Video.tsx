@@ -1,15 +1,20 @@
 // Live robot camera (WebRTC) and robot controls, on demand from a senior's page and inside a danger
 // alert. Loaded lazily: it is the only screen that needs RTCPeerConnection.
 //
-// Signaling goes through the Socket.IO gateway (`webrtc.offer` with an acknowledgement carrying the
-// answer, `webrtc.candidate` both ways, `webrtc.closed` from the server), ICE servers (our TURN) come
-// from GET /api/v1/webrtc/ice-servers. Every viewing is audited by the server.
+// Signaling (src/seniorsafe/webrtc/signaling.py) is on the Socket.IO namespace `/webrtc`, authenticated
+// with the access token: `webrtc.watch {senior_id, reason}` → `{peer_id, iceServers}` (or `{error}`);
+// the ROBOT then offers (`webrtc.offer {peer_id, sdp, type}`), we answer with `webrtc.answer`.
+// We do not trickle: the answer is sent once ICE gathering is complete, so it carries every candidate
+// (the robot, aiortc, takes candidates only from the SDP). `webrtc.leave {peer_id}` hangs up;
+// `webrtc.ended {peer_id, reason}` comes when the server ends it (incident resolved, robot left).
+// Every viewing is audited by the server (video_viewings, audit log).
 import { useEffect, useRef, useState } from "react";
-import { api, Unavailable, type Robot, type SeniorDetail } from "../api";
+import { io, type Socket } from "socket.io-client";
+import { api, getAccessToken, Unavailable, type Robot, type RobotStatus, type SeniorDetail } from "../api";
 import { tEnum, useI18n } from "../i18n";
-import { emit, on, useLive, useLiveStatus } from "../realtime";
+import { useLive, useLiveStatus } from "../realtime";
 import { Link } from "../router";
-import { Empty, NotAvailable, Section, Show, Spinner, useLoad } from "../ui";
+import { Empty, Section, Show, Spinner, useLoad } from "../ui";
 
 export default function Video({ seniorId }: { seniorId: string }) {
   const { t } = useI18n();
@@ -33,16 +38,17 @@ export default function Video({ seniorId }: { seniorId: string }) {
   );
 }
 
-interface RobotStatus {
-  robot_id?: string;
-  state?: string;
-  battery?: number;
-  room?: string;
-  position?: string;
-  at?: string;
-}
-
-export function SeniorVideoPanel({ seniorId, senior, compact }: { seniorId: string; senior?: SeniorDetail; compact?: boolean }) {
+export function SeniorVideoPanel({
+  seniorId,
+  senior,
+  alertId,
+  compact,
+}: {
+  seniorId: string;
+  senior?: SeniorDetail;
+  alertId?: string;
+  compact?: boolean;
+}) {
   const { t } = useI18n();
   const [robots] = useLoad(async () => {
     const s = senior ?? (await api.senior(seniorId));
@@ -58,9 +64,9 @@ export function SeniorVideoPanel({ seniorId, senior, compact }: { seniorId: stri
         return (
           <div className={compact ? "video-compact" : "grid"}>
             <Section title={t("video.title")} id="video">
-              {s.video_consent ? <Player robot={robot} /> : <Empty>{t("video.noConsent")}</Empty>}
+              <Player seniorId={s.id} />
             </Section>
-            <RobotControls robot={robot} rooms={rooms} />
+            <RobotControls robot={robot} rooms={rooms} alertId={alertId} />
           </div>
         );
       }}
@@ -68,93 +74,151 @@ export function SeniorVideoPanel({ seniorId, senior, compact }: { seniorId: stri
   );
 }
 
-function Player({ robot }: { robot: Robot }) {
+type PlayerState = "idle" | "starting" | "playing" | "unavailable" | "error";
+
+function waitForGathering(pc: RTCPeerConnection, ms = 4000): Promise<void> {
+  if (pc.iceGatheringState === "complete") return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      if (pc.iceGatheringState !== "complete") return;
+      pc.removeEventListener("icegatheringstatechange", done);
+      clearTimeout(timer);
+      resolve();
+    };
+    const timer = setTimeout(() => {
+      pc.removeEventListener("icegatheringstatechange", done);
+      resolve(); // send what we have; host candidates come first
+    }, ms);
+    pc.addEventListener("icegatheringstatechange", done);
+  });
+}
+
+function Player({ seniorId }: { seniorId: string }) {
   const { t } = useI18n();
   const live = useLiveStatus();
   const video = useRef<HTMLVideoElement>(null);
-  const pc = useRef<RTCPeerConnection | null>(null);
-  const [state, setState] = useState<"idle" | "starting" | "playing" | "unavailable" | "error">("idle");
+  const call = useRef<{ socket: Socket; pc: RTCPeerConnection | null; peerId: string | null } | null>(null);
+  const [state, setState] = useState<PlayerState>("idle");
   const [message, setMessage] = useState<string>("");
+  const [reason, setReason] = useState(t("video.reasonDefault"));
 
-  const stop = () => {
-    pc.current?.close();
-    pc.current = null;
+  const hangUp = (next: PlayerState = "idle") => {
+    const c = call.current;
+    call.current = null;
+    if (c) {
+      if (c.peerId && c.socket.connected) c.socket.emit("webrtc.leave", { peer_id: c.peerId });
+      c.pc?.close();
+      // give the leave message a moment to go out before closing the namespace
+      setTimeout(() => c.socket.disconnect(), 300);
+    }
     if (video.current) video.current.srcObject = null;
-    void emit("webrtc.close", { robot_id: robot.id }).catch(() => undefined);
-    setState("idle");
+    setState(next);
   };
 
-  useEffect(() => () => stop(), []); // eslint-disable-line react-hooks/exhaustive-deps
+  useEffect(() => () => hangUp(), []); // eslint-disable-line react-hooks/exhaustive-deps
 
-  useEffect(
-    () =>
-      on("webrtc.closed", (p) => {
-        if ((p as { robot_id?: string })?.robot_id === robot.id) stop();
-      }),
-    [robot.id], // eslint-disable-line react-hooks/exhaustive-deps
-  );
+  const fail = (e: unknown, unavailable = false) => {
+    setMessage(e instanceof Error ? e.message : String(e));
+    hangUp(unavailable ? "unavailable" : "error");
+  };
 
   const start = async () => {
     setState("starting");
     setMessage("");
-    try {
-      const ice = await api.iceServers();
-      const conn = new RTCPeerConnection({ iceServers: ice.ice_servers ?? ice.iceServers ?? [] });
-      pc.current = conn;
-      conn.addTransceiver("video", { direction: "recvonly" });
-      conn.addTransceiver("audio", { direction: "recvonly" });
-      conn.ontrack = (e) => {
-        if (video.current && e.streams[0]) {
-          video.current.srcObject = e.streams[0];
+    const socket = io("/webrtc", {
+      path: "/socket.io",
+      transports: ["websocket", "polling"],
+      auth: (cb) => cb({ token: getAccessToken() }),
+      reconnection: false,
+      timeout: 8000,
+    });
+    const c: { socket: Socket; pc: RTCPeerConnection | null; peerId: string | null } = { socket, pc: null, peerId: null };
+    call.current = c;
+    const offers = new Map<string, { sdp: string; type: RTCSdpType }>();
+    let iceServers: RTCIceServer[] = [];
+
+    const answer = async (offer: { sdp: string; type: RTCSdpType }) => {
+      if (call.current !== c || c.pc || !c.peerId) return;
+      const pc = new RTCPeerConnection({ iceServers });
+      c.pc = pc;
+      pc.ontrack = (e) => {
+        if (video.current) {
+          video.current.srcObject = e.streams[0] ?? new MediaStream([e.track]);
+          void video.current.play().catch(() => undefined);
           setState("playing");
         }
       };
-      const offCand = on("webrtc.candidate", (p) => {
-        const d = p as { robot_id?: string; candidate?: RTCIceCandidateInit };
-        if (d.robot_id === robot.id && d.candidate) void conn.addIceCandidate(d.candidate).catch(() => undefined);
-      });
-      conn.onicecandidate = (e) => {
-        if (e.candidate) void emit("webrtc.candidate", { robot_id: robot.id, candidate: e.candidate.toJSON() }).catch(() => undefined);
+      pc.onconnectionstatechange = () => {
+        if (pc.connectionState === "failed" && call.current === c) fail(new Error("connection failed"));
       };
-      conn.onconnectionstatechange = () => {
-        if (["failed", "closed"].includes(conn.connectionState)) {
-          offCand();
-          if (conn.connectionState === "failed") setState("error");
-        }
-      };
-      await conn.setLocalDescription(await conn.createOffer());
-      const answer = await emit<{ sdp: string; type: RTCSdpType; error?: string }>("webrtc.offer", {
-        robot_id: robot.id,
-        sdp: conn.localDescription!.sdp,
-        type: conn.localDescription!.type,
+      await pc.setRemoteDescription(offer);
+      await pc.setLocalDescription(await pc.createAnswer());
+      await waitForGathering(pc);
+      const ack = await socket.timeout(8000).emitWithAck("webrtc.answer", {
+        peer_id: c.peerId,
+        sdp: pc.localDescription!.sdp,
+        type: pc.localDescription!.type,
       });
-      if (!answer || answer.error) throw new Error(answer?.error ?? "no answer");
-      await conn.setRemoteDescription({ type: answer.type ?? "answer", sdp: answer.sdp });
+      if (ack?.error) throw new Error(ack.detail ?? ack.error);
+    };
+
+    socket.on("webrtc.offer", (d: { peer_id: string; sdp: string; type: RTCSdpType }) => {
+      if (d.peer_id === c.peerId) void answer(d).catch((e) => fail(e));
+      else offers.set(d.peer_id, d); // the offer overtook the watch reply
+    });
+    socket.on("webrtc.ended", (d: { peer_id: string; reason?: string }) => {
+      if (d.peer_id === c.peerId && call.current === c) {
+        setMessage(d.reason ?? "");
+        hangUp();
+      }
+    });
+    socket.on("connect_error", (e) => call.current === c && fail(e));
+    try {
+      await new Promise<void>((resolve, reject) => {
+        socket.once("connect", () => resolve());
+        socket.once("connect_error", reject);
+      });
+      const reply = await socket
+        .timeout(15000)
+        .emitWithAck("webrtc.watch", { senior_id: seniorId, reason: reason.trim() || undefined });
+      if (reply?.error) return fail(new Error(reply.detail ?? reply.error), reply.error === "unavailable");
+      iceServers = reply.iceServers ?? [];
+      c.peerId = reply.peer_id;
+      const early = offers.get(reply.peer_id);
+      if (early) await answer(early);
     } catch (e) {
-      pc.current?.close();
-      pc.current = null;
-      setState(e instanceof Unavailable ? "unavailable" : "error");
-      setMessage(e instanceof Error ? e.message : String(e));
+      fail(e, e instanceof Unavailable);
     }
   };
 
+  const busy = state === "starting" || state === "playing";
   return (
     <div className="player">
       <video ref={video} autoPlay playsInline muted aria-label={t("video.title")} data-testid="robot-video" data-state={state} />
       <p className="muted small">{t("video.audited")}</p>
-      {state === "unavailable" && <NotAvailable />}
+      {state === "unavailable" && (
+        <p className="muted" role="status" data-testid="video-unavailable">
+          {message}
+        </p>
+      )}
       {state === "error" && (
         <p className="error-box" role="alert">
           {t("common.error")}: {message}
         </p>
       )}
+      {!busy && (
+        <div className="inline-form">
+          <label htmlFor="video-reason">{t("video.reason")}</label>
+          <input id="video-reason" value={reason} onChange={(e) => setReason(e.target.value)} maxLength={200} />
+        </div>
+      )}
       <div className="actions">
-        {state === "idle" || state === "error" || state === "unavailable" ? (
+        {!busy ? (
           <button type="button" className="btn btn-primary" onClick={() => void start()} disabled={live !== "live"}>
             ▶ {t("video.start")}
           </button>
         ) : (
-          <button type="button" className="btn" onClick={stop}>
+          <button type="button" className="btn" onClick={() => hangUp()}>
             ■ {t("video.stop")}
           </button>
         )}
@@ -165,9 +229,11 @@ function Player({ robot }: { robot: Robot }) {
   );
 }
 
-function RobotControls({ robot, rooms }: { robot: Robot; rooms: string[] }) {
+function RobotControls({ robot, rooms, alertId }: { robot: Robot; rooms: string[]; alertId?: string }) {
   const { t, fmtTime } = useI18n();
-  const [status, setStatus] = useState<RobotStatus | null>(null);
+  const [initial] = useLoad(() => api.robotStatus(robot.id), [robot.id]);
+  const [liveStatus, setStatus] = useState<RobotStatus | null>(null);
+  const status = liveStatus ?? (initial.state === "ok" ? initial.data : null);
   const [room, setRoom] = useState(rooms[0] ?? robot.dock_room);
   const [text, setText] = useState("");
   const [result, setResult] = useState<{ ok: boolean; text: string } | null>(null);
@@ -178,7 +244,7 @@ function RobotControls({ robot, rooms }: { robot: Robot; rooms: string[] }) {
   const send = async (command: string, args: Record<string, unknown> = {}) => {
     setResult(null);
     try {
-      await api.robotCommand(robot.id, command, args);
+      await api.robotCommand(robot.id, command, args, alertId);
       setResult({ ok: true, text: t("video.sent") });
     } catch (e) {
       setResult({ ok: false, text: e instanceof Unavailable ? t("common.notAvailable") : e instanceof Error ? e.message : String(e) });
@@ -193,8 +259,8 @@ function RobotControls({ robot, rooms }: { robot: Robot; rooms: string[] }) {
             <>
               {status.state ?? "—"}
               {typeof status.battery === "number" ? ` · 🔋${status.battery}%` : ""}
-              {status.room || status.position ? ` · ${tEnum(t, "room", status.room ?? status.position)}` : ""}
-              {status.at ? ` · ${fmtTime(status.at)}` : ""}
+              {status.room ? ` · ${tEnum(t, "room", status.room)}` : ""}
+              {status.reported_at ? ` · ${fmtTime(status.reported_at)}` : ""}
             </>
           ) : (
             <span className="muted">—</span>
@@ -224,7 +290,7 @@ function RobotControls({ robot, rooms }: { robot: Robot; rooms: string[] }) {
         <button type="button" className="btn btn-primary" onClick={() => void send("safety_check")}>
           {t("video.check")}
         </button>
-        <button type="button" className="btn" onClick={() => void send("dock")}>
+        <button type="button" className="btn" onClick={() => void send("return_to_dock")}>
           {t("video.dock")}
         </button>
       </div>
