@@ -53,7 +53,8 @@ def nginx_running(folder: Path, api_upstream: str, dashboard_root: Path) -> Iter
     ports = {"http": free_port(), "https": free_port()}
     conf = render_nginx(folder, {
         # Workers run as the test's own user so they can read the test's temporary folders.
-        "NGINX_USER": getpass.getuser(), "NGINX_PID_PATH": str(folder / "nginx.pid"), "NGINX_LOG_DIR": str(folder / "logs"),
+        "NGINX_USER": getpass.getuser(), "NGINX_PID_PATH": str(folder / "nginx.pid"),
+        "NGINX_LOG_DIR": str(folder / "logs"),
         "NGINX_TEMP_DIR": str(folder / "temp"), "NGINX_MIME_TYPES": "/etc/nginx/mime.types",
         "NGINX_PROXY_PARAMS": str(folder / "proxy_params"), "NGINX_HTTP_PORT": f"127.0.0.1:{ports['http']}",
         "NGINX_HTTPS_PORT": f"127.0.0.1:{ports['https']}", "NGINX_PUBLIC_HTTPS_PORT": str(ports["https"]),

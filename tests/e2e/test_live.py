@@ -44,7 +44,7 @@ async def running_detector(settings: Settings, state: Any, log: Path) -> AsyncIt
     name = f"e2e-{uuid.uuid4().hex[:6]}"
     heartbeat = state.bus.key("detector", "heartbeat", f"{name}-0-of-1")
     with log.open("ab") as fh:
-        proc = subprocess.Popen([sys.executable, "-m", "seniorsafe.cli", "detect", "--name", name, "--tick", "0.2",
+        proc = subprocess.Popen([sys.executable, "-m", "seniorsafe.cli", "detect",  # noqa: ASYNC220 - spawn only "--name", name, "--tick", "0.2",
                                  "--lease-seconds", "3", "--history-hours", "0.1"], env=settings_env(settings),
                                 stdout=fh, stderr=subprocess.STDOUT)
     try:
@@ -54,7 +54,8 @@ async def running_detector(settings: Settings, state: Any, log: Path) -> AsyncIt
             if raw is not None and orjson.loads(raw)["pid"] == proc.pid:
                 break
             if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the detector did not start (exit {proc.poll()}): {log.read_text()[-2000:]}")
+                tail = log.read_text()[-2000:]  # noqa: ASYNC240 - failure path, a small local file
+                raise RuntimeError(f"the detector did not start (exit {proc.poll()}): {tail}")
             await asyncio.sleep(0.1)
         yield proc
     finally:
@@ -183,7 +184,7 @@ async def test_robot_video_plays_real_frames(new_page: Any, org: Org, session_cl
         # hang up: the robot's peer connection goes away
         await page.get_by_role("button", name=re.compile("영상 종료")).click()
         deadline = time.monotonic() + 10
-        while robot.peers and time.monotonic() < deadline:
+        while robot.peers and time.monotonic() < deadline:  # noqa: ASYNC110 - polling another component's state
             await asyncio.sleep(0.1)
         assert not robot.peers
         assert not page.errors, page.errors
