@@ -25,7 +25,8 @@ class Settings(BaseSettings):
         "postgresql+asyncpg://postgres@127.0.0.1:5432/seniorsafe",
         description="SQLAlchemy URL of PostgreSQL (asyncpg driver)",
     )
-    db_pool_size: int = Field(10, description="connections kept per process")
+    db_pool_size: int = Field(20, description="connections kept open per process (requests beyond it wait)")
+    db_max_overflow: int = Field(5, description="extra short-lived connections per process under bursts")
     redis_url: str = Field("redis://127.0.0.1:6379/0", description="Redis for stream, pub/sub, caches")
     redis_prefix: str = Field("ss:", description="prefix of every Redis key and channel of this deployment")
     mqtt_host: str = Field("127.0.0.1", description="MQTT broker host")

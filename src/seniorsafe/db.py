@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import DateTime, MetaData, func
+from sqlalchemy.engine import Dialect
+from sqlalchemy.sql import ClauseElement
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -47,7 +50,7 @@ class Database:
         self.engine: AsyncEngine = create_async_engine(
             settings.database_url,
             pool_size=settings.db_pool_size,
-            max_overflow=settings.db_pool_size,
+            max_overflow=settings.db_max_overflow,
             pool_recycle=1800,
         )
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
@@ -68,3 +71,32 @@ def sync_url(url: str) -> str:
 def libpq_url(url: str) -> str:
     """A plain libpq URL (no SQLAlchemy driver part)."""
     return url.replace("postgresql+asyncpg://", "postgresql://").replace("postgresql+psycopg://", "postgresql://")
+
+
+class Precompiled:
+    """A statement compiled once to SQL for the raw asyncpg connection, for the hottest read paths.
+
+    SQLAlchemy builds, caches and executes statements well, but at a cost of milliseconds per request on
+    the seniors list; here the statement is built once per shape with bind parameters, compiled once, and
+    run through asyncpg's own prepared-statement cache.
+    """
+
+    def __init__(self, build: Callable[[], ClauseElement]) -> None:
+        self._build = build
+        self._compiled: tuple[str, tuple[str, ...], dict[str, Any]] | None = None
+
+    def _sql(self, dialect: Dialect) -> tuple[str, tuple[str, ...], dict[str, Any]]:
+        if self._compiled is None:
+            compiled = self._build().compile(dialect=dialect)
+            constants = {k: v for k, v in compiled.params.items() if v is not None}  # literals bound by SQLAlchemy
+            self._compiled = (compiled.string, tuple(getattr(compiled, "positiontup", None) or ()), constants)
+        return self._compiled
+
+    async def fetch(self, session: AsyncSession, params: dict[str, Any]) -> list[Any]:
+        conn = await session.connection()
+        sql, names, constants = self._sql(conn.dialect)
+        values = {**constants, **params}
+        raw = await conn.get_raw_connection()
+        driver: Any = raw.driver_connection
+        rows: list[Any] = await driver.fetch(sql, *(values[n] for n in names))
+        return rows

@@ -10,14 +10,32 @@ from typing import Any
 
 import orjson
 from PIL import Image, UnidentifiedImageError
-from sqlalchemy import ColumnElement, Select, and_, delete, exists, func, or_, select, text, tuple_
-from sqlalchemy.dialects.postgresql import aggregate_order_by
+from sqlalchemy import (
+    ClauseElement,
+    ColumnElement,
+    Integer,
+    Select,
+    String,
+    Uuid,
+    and_,
+    any_,
+    bindparam,
+    delete,
+    exists,
+    func,
+    or_,
+    select,
+    text,
+    tuple_,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from seniorsafe.accounts.models import Role, User
 from seniorsafe.accounts.security import Principal
 from seniorsafe.audit.service import record
 from seniorsafe.config import Settings
+from seniorsafe.db import Precompiled
 from seniorsafe.errors import Invalid, NotFound, PayloadTooLarge, UnsupportedMedia
 from seniorsafe.homes.models import Home
 from seniorsafe.seniors.models import RISK_RANK, Guardian, RiskLevel, Senior, StaffAssignment
@@ -29,15 +47,27 @@ from seniorsafe.storage import ObjectNotFound, Storage
 
 def visible_to(principal: Principal) -> ColumnElement[bool]:
     """The WHERE clause that limits `Senior` rows to what this caller may see."""
-    same_org = Senior.org_id == principal.org_id
-    if principal.role is Role.admin:
+    return _visibility(principal.role, principal.org_id, principal.user_id)
+
+
+def _visibility(role: Role, org: Any, user: Any) -> ColumnElement[bool]:
+    same_org = Senior.org_id == org
+    if role is Role.admin:
         return same_org
-    if principal.role is Role.staff:
-        assigned = exists().where(StaffAssignment.senior_id == Senior.id,
-                                  StaffAssignment.user_id == principal.user_id)
+    if role is Role.staff:
+        assigned = exists().where(StaffAssignment.senior_id == Senior.id, StaffAssignment.user_id == user)
         return and_(same_org, assigned)
-    linked = exists().where(Guardian.senior_id == Senior.id, Guardian.user_id == principal.user_id)
+    linked = exists().where(Guardian.senior_id == Senior.id, Guardian.user_id == user)
     return and_(same_org, linked)
+
+
+def _visible_to_viewer(role: Role) -> ColumnElement[bool]:
+    """visible_to with the caller as bind parameters (`viewer_org`, `viewer_user`), for precompiled queries."""
+    return _visibility(role, bindparam("viewer_org", type_=Uuid), bindparam("viewer_user", type_=Uuid))
+
+
+def _viewer(principal: Principal) -> dict[str, Any]:
+    return {"viewer_org": principal.org_id, "viewer_user": principal.user_id}
 
 
 def visible_senior_ids(principal: Principal) -> Select[uuid.UUID]:
@@ -78,42 +108,69 @@ def decode_cursor(cursor: str, sort: str) -> list[Any]:
                       extra={"errors": [{"field": "cursor", "message": "malformed cursor"}]}) from exc
 
 
+_LIST_QUERIES: dict[tuple[Role, str, bool, bool, bool], Precompiled] = {}
+
+
+def _list_query(role: Role, sort: str, by_risk: bool, by_name: bool, after: bool) -> Precompiled:
+    """The list statement of one shape, built once with bind parameters."""
+    key = (role, sort, by_risk, by_name, after)
+    if key not in _LIST_QUERIES:
+        _LIST_QUERIES[key] = Precompiled(lambda: _build_list_query(*key))
+    return _LIST_QUERIES[key]
+
+
+def _build_list_query(role: Role, sort: str, by_risk: bool, by_name: bool, after: bool) -> ClauseElement:
+    query = select(*SUMMARY_COLUMNS).where(_visible_to_viewer(role))
+    if by_risk:
+        risk_levels = ARRAY(Senior.__table__.c.risk_level.type)
+        query = query.where(Senior.risk_level == any_(bindparam("risks", type_=risk_levels)))
+    if by_name:
+        query = query.where(Senior.name.ilike(bindparam("pattern", type_=String), escape="\\"))
+    after_name = tuple_(Senior.name, Senior.id) > tuple_(bindparam("c_name", type_=String),
+                                                         bindparam("c_id", type_=Uuid))
+    if sort == "urgency":
+        if after:
+            rank = bindparam("c_rank", type_=Integer)
+            query = query.where(or_(Senior.risk_rank < rank, and_(Senior.risk_rank == rank, after_name)))
+        query = query.order_by(Senior.risk_rank.desc(), Senior.name, Senior.id)
+    else:
+        if after:
+            query = query.where(after_name)
+        query = query.order_by(Senior.name, Senior.id)
+    return query.limit(bindparam("lim", type_=Integer))
+
+
 async def list_seniors(
     session: AsyncSession, principal: Principal, *, risk: list[RiskLevel] | None, q: str | None, sort: str,
     limit: int, cursor: str | None,
 ) -> tuple[list[dict[str, Any]], str | None]:
-    query = select(*SUMMARY_COLUMNS).where(visible_to(principal))
+    params: dict[str, Any] = {**_viewer(principal), "lim": limit + 1}
     if risk:
-        query = query.where(Senior.risk_level.in_(risk))
+        params["risks"] = [r.value for r in risk]
     if q:
-        pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        query = query.where(Senior.name.ilike(pattern, escape="\\"))
-    if sort == "urgency":
-        if cursor:
-            rank, name, ident = decode_cursor(cursor, sort)
-            query = query.where(or_(Senior.risk_rank < rank,
-                                    and_(Senior.risk_rank == rank, tuple_(Senior.name, Senior.id) > (name, ident))))
-        query = query.order_by(Senior.risk_rank.desc(), Senior.name, Senior.id)
-    else:
-        if cursor:
-            name, ident = decode_cursor(cursor, sort)
-            query = query.where(tuple_(Senior.name, Senior.id) > (name, ident))
-        query = query.order_by(Senior.name, Senior.id)
-    conn = await session.connection()  # Core rows, no ORM identity map: this is the hottest read path
-    rows = (await conn.execute(query.limit(limit + 1))).all()
+        params["pattern"] = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    if cursor:
+        keys = decode_cursor(cursor, sort)
+        params.update(zip(("c_rank", "c_name", "c_id") if sort == "urgency" else ("c_name", "c_id"), keys,
+                          strict=True))
+    query = _list_query(principal.role, sort, bool(risk), bool(q), bool(cursor))
+    rows = await query.fetch(session, params)
     items = [summary_dict(row) for row in rows[:limit]]
     next_cursor = None
     if len(rows) > limit:
         last = rows[limit - 1]
-        keys = [last.risk_rank, last.name, str(last.id)] if sort == "urgency" else [last.name, str(last.id)]
+        keys = [last["risk_rank"], last["name"], str(last["id"])] if sort == "urgency" else [last["name"],
+                                                                                            str(last["id"])]
         next_cursor = encode_cursor(keys)
     return items, next_cursor
 
 
 def summary_dict(row: Any) -> dict[str, Any]:
+    """A list item from a row (a mapping: asyncpg record or ORM object's attributes)."""
     return {
-        "id": row.id, "name": row.name, "birth_date": row.birth_date, "sex": row.sex, "address": row.address,
-        "risk_level": row.risk_level, "risk_changed_at": row.risk_changed_at, "has_photo": row.photo_key is not None,
+        "id": row["id"], "name": row["name"], "birth_date": row["birth_date"], "sex": row["sex"],
+        "address": row["address"], "risk_level": row["risk_level"], "risk_changed_at": row["risk_changed_at"],
+        "has_photo": row["photo_key"] is not None,
     }
 
 
@@ -142,21 +199,27 @@ def _staff_json() -> Any:
             .where(StaffAssignment.senior_id == Senior.id).scalar_subquery())
 
 
+_DETAIL_QUERIES: dict[Role, Precompiled] = {}
+
+
+def _build_detail_query(role: Role) -> ClauseElement:
+    home_id = select(Home.id).where(Home.senior_id == Senior.id).scalar_subquery()
+    return (select(*DETAIL_COLUMNS, _guardians_json().label("guardians"), _staff_json().label("staff"),
+                   home_id.label("home_id"))
+            .where(Senior.id == bindparam("senior_id", type_=Uuid), _visible_to_viewer(role)))
+
+
 async def senior_detail(session: AsyncSession, principal: Principal, senior_id: uuid.UUID) -> dict[str, Any]:
     """Profile, guardians, staff and home of one senior in a single round trip."""
-    home_id = select(Home.id).where(Home.senior_id == Senior.id).scalar_subquery()
-    query = (select(*DETAIL_COLUMNS, _guardians_json().label("guardians"), _staff_json().label("staff"),
-                    home_id.label("home_id"))
-             .where(Senior.id == senior_id, visible_to(principal)))
-    row = (await (await session.connection()).execute(query)).one_or_none()
-    if row is None:
+    query = _DETAIL_QUERIES.setdefault(principal.role, Precompiled(lambda: _build_detail_query(principal.role)))
+    rows = await query.fetch(session, {**_viewer(principal), "senior_id": senior_id})
+    if not rows:
         raise NotFound(f"senior {senior_id} not found")
+    row = rows[0]
     data = summary_dict(row)
-    data.update(
-        phone=row.phone, health_conditions=row.health_conditions, medications=row.medications,
-        mobility=row.mobility, notes=row.notes, video_consent=row.video_consent, created_at=row.created_at,
-        updated_at=row.updated_at, guardians=row.guardians, staff=row.staff, home_id=row.home_id,
-    )
+    data.update({key: row[key] for key in ("phone", "health_conditions", "medications", "mobility", "notes",
+                                           "video_consent", "created_at", "updated_at", "guardians", "staff",
+                                           "home_id")})
     return data
 
 
