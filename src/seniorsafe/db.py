@@ -9,9 +9,9 @@ from typing import Any
 
 from sqlalchemy import DateTime, MetaData, func
 from sqlalchemy.engine import Dialect
-from sqlalchemy.sql import ClauseElement
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.sql import ClauseElement
 
 from seniorsafe.config import Settings
 
