@@ -5,10 +5,17 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 
-.PHONY: run test install install-dev services lint typecheck pytest bench docs clean
+.PHONY: run test install install-dev services lint typecheck pytest bench docs clean web
 
 run: install
+	bash scripts/services.sh --install-only
+	$(MAKE) web
 	$(VENV)/bin/seniorsafe up
+
+web: web/dist/index.html
+
+web/dist/index.html: web/package.json web/package-lock.json $(shell find web/src -type f 2>/dev/null)
+	cd web && npm ci --no-audit --no-fund && npm run build
 
 test: install-dev services lint typecheck pytest
 

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Make sure the servers the tests talk to are installed and running on this machine.
+# --install-only: install missing Debian packages (as root) without starting anything (used by `make run`).
 # Debian packages do not start on install here, so each server is started with its own command.
 set -euo pipefail
 
@@ -22,6 +23,10 @@ if [ ${#need_apt[@]} -gt 0 ]; then
     echo "missing packages: ${need_apt[*]} (install them as root)" >&2
     exit 1
   fi
+fi
+
+if [ "${1:-}" = "--install-only" ]; then
+  exit 0
 fi
 
 wait_for() {  # name, command

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -9,7 +10,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 from sqlalchemy import text
 
 from seniorsafe import __version__
@@ -21,8 +22,9 @@ from seniorsafe.config import Settings, get_settings
 from seniorsafe.db import Database
 from seniorsafe.deps import AppState
 from seniorsafe.detection.api import router as detection_router
-from seniorsafe.errors import document_problems, install_problem_handlers
+from seniorsafe.errors import Unauthorized, document_problems, install_problem_handlers
 from seniorsafe.homes.api import router as homes_router
+from seniorsafe.monitoring import render_metrics
 from seniorsafe.notifications.api import router as notifications_router
 from seniorsafe.realtime.server import Gateway
 from seniorsafe.robots.api import router as robots_router
@@ -106,6 +108,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ready = all(v == "ok" for v in checks.values())
         return JSONResponse({"status": "ready" if ready else "not ready", "checks": checks},
                             status_code=200 if ready else 503)
+
+    @app.get("/metrics", tags=["health"], summary="Prometheus metrics of the installation (text format)",
+             response_class=PlainTextResponse, responses={401: {"description": "METRICS_TOKEN required"}})
+    async def metrics(request: Request) -> PlainTextResponse:
+        state: AppState = request.app.state.services
+        token = state.settings.metrics_token
+        if token and not hmac.compare_digest(request.headers.get("authorization", ""), f"Bearer {token}"):
+            raise Unauthorized("a metrics token is required")
+        return PlainTextResponse(await render_metrics(state), media_type="text/plain; version=0.0.4")
 
     mount_dashboard(app)  # the built dashboard (web/dist) at /, only if it exists
     def openapi() -> dict[str, Any]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import getpass
 import json
-import logging
 import os
 import sys
 from pathlib import Path
@@ -32,7 +31,9 @@ app.registered_commands.extend(detection_app.registered_commands)  # replay, eva
 
 
 def _setup_logging(level: str = "INFO") -> None:
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from seniorsafe.monitoring import configure_logging
+
+    configure_logging(get_settings(), level)
 
 
 @app.command()

@@ -56,6 +56,8 @@ class Settings(BaseSettings):
     public_url: str = Field("http://127.0.0.1:8000", description="where people open the dashboard")
     cors_origins: list[str] = Field(default_factory=list, description="extra origins allowed by CORS")
     log_json: bool = Field(False, description="structured JSON logs")
+    metrics_token: str | None = Field(None, description="bearer token required by GET /metrics "
+                                      "(None: open; then keep it on the internal network)")
 
     # live gateway (Socket.IO) and the alert workflow
     realtime_redis_channel: str = Field("socketio", description="Socket.IO fan-out channel (under redis_prefix)")
@@ -124,4 +126,5 @@ def reference_markdown() -> str:
     return "\n".join(lines) + "\n"
 
 
-SECRET_FIELDS = frozenset({"jwt_secret", "turn_secret", "mqtt_password", "s3_secret_key", "s3_access_key"})
+SECRET_FIELDS = frozenset({"jwt_secret", "turn_secret", "mqtt_password", "s3_secret_key", "s3_access_key",
+                           "metrics_token"})

@@ -23,7 +23,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 log = logging.getLogger(__name__)
 
 # Paths the dashboard never answers: the API, the live gateway, health checks and API docs.
-API_PREFIXES = ("/api/", "/api", "/socket.io", "/healthz", "/readyz", "/docs", "/redoc", "/openapi.json")
+API_PREFIXES = ("/api/", "/api", "/socket.io", "/healthz", "/readyz", "/metrics", "/docs", "/redoc", "/openapi.json")
 
 # The dashboard needs nothing from other origins: no CDN, no inline script. The access token
 # lives in memory only (see docs/dashboard.md), so keeping injected script out matters.

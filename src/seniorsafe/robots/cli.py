@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import signal
 from typing import Annotated
 
 import typer
 
 from seniorsafe.config import get_settings
+from seniorsafe.monitoring import configure_logging
 
 
 def _stop_on_signals(stop: asyncio.Event) -> None:
@@ -23,7 +23,7 @@ def robots_cmd() -> None:
     from seniorsafe.app import build_state
     from seniorsafe.robots.dispatcher import run_dispatcher
 
-    logging.basicConfig(level="INFO", format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(get_settings())
 
     async def main() -> None:
         state = build_state(get_settings())
@@ -57,7 +57,7 @@ def robot_sim_cmd(
     """Simulate a safety-check robot: the real robot protocol, movement, battery, and a synthetic camera."""
     from seniorsafe.simulate.robot_sim import SimOptions, World, run_sim
 
-    logging.basicConfig(level="INFO", format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(get_settings())
     settings = get_settings()
     options = SimOptions(robot_id=robot_id, hub_id=hub_id, host=mqtt_host, port=mqtt_port,
                          username=None if local_prefix else hub_id, password=None if local_prefix else hub_secret,

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
 import signal
 import socket
@@ -21,8 +20,9 @@ broker_app = typer.Typer(help="The MQTT broker (Mosquitto) with per-hub credenti
 
 
 def _logging() -> None:
-    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from seniorsafe.monitoring import configure_logging
+
+    configure_logging(get_settings(), os.environ.get("LOG_LEVEL", "INFO"))
 
 
 def _stop_event() -> asyncio.Event:

@@ -1,0 +1,48 @@
+"""Operations: /metrics exports the installation's state in Prometheus text format; JSON logs."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+
+import httpx
+
+from seniorsafe.alerts.lifecycle import Decision, apply_decision
+from seniorsafe.config import Settings
+from seniorsafe.deps import AppState
+from seniorsafe.monitoring import JsonFormatter
+from tests.conftest import Org
+
+SAMPLE = re.compile(r"^[a-z_][a-z0-9_]*(\{[^}]*\})? -?[0-9.e+]+$")
+
+
+async def test_metrics_report_open_alerts_and_are_well_formed(client: httpx.AsyncClient, org: Org,
+                                                              state: AppState) -> None:
+    async with state.db.sessions() as session:
+        await apply_decision(session, state.bus, org_id=org.id, senior_id=org.seniors[0]["id"], home_id=None,
+                             decision=Decision("open", "emergency_button", "danger", "living", "button pressed",
+                                               1.8e9, {}))
+    r = await client.get("/metrics")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/plain")
+    samples = [line for line in r.text.splitlines() if line and not line.startswith("#")]
+    assert all(SAMPLE.match(line) for line in samples), [s for s in samples if not SAMPLE.match(s)]
+    open_danger = [s for s in samples if s.startswith('seniorsafe_alerts_open{severity="danger",category="resident"}')]
+    assert open_danger and float(open_danger[0].split()[-1]) >= 1
+
+
+async def test_metrics_token_is_enforced_when_set(app: object, client: httpx.AsyncClient, state: AppState) -> None:
+    original: Settings = state.settings
+    state.settings = original.model_copy(update={"metrics_token": "s3cret-metrics-token"})
+    try:
+        assert (await client.get("/metrics")).status_code == 401
+        ok = await client.get("/metrics", headers={"Authorization": "Bearer s3cret-metrics-token"})
+        assert ok.status_code == 200
+    finally:
+        state.settings = original
+
+
+def test_json_log_lines() -> None:
+    record = logging.LogRecord("seniorsafe.test", logging.WARNING, __file__, 1, "hub %s offline", ("h1",), None)
+    entry = json.loads(JsonFormatter().format(record))
+    assert entry["level"] == "WARNING" and entry["message"] == "hub h1 offline" and entry["logger"] == "seniorsafe.test"
