@@ -44,7 +44,9 @@ async def running_detector(settings: Settings, state: Any, log: Path) -> AsyncIt
     name = f"e2e-{uuid.uuid4().hex[:6]}"
     heartbeat = state.bus.key("detector", "heartbeat", f"{name}-0-of-1")
     with log.open("ab") as fh:
-        proc = subprocess.Popen([sys.executable, "-m", "seniorsafe.cli", "detect",  # noqa: ASYNC220 - spawn only "--name", name, "--tick", "0.2",
+        # Spawning does not block the loop; the test then polls the detector's heartbeat.
+        proc = subprocess.Popen([sys.executable, "-m", "seniorsafe.cli", "detect", "--name", name,  # noqa: ASYNC220
+                                 "--tick", "0.2",
                                  "--lease-seconds", "3", "--history-hours", "0.1"], env=settings_env(settings),
                                 stdout=fh, stderr=subprocess.STDOUT)
     try:

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 import orjson
+import redis.exceptions
 import socketio
 
 from seniorsafe.accounts.security import Principal
@@ -204,6 +205,15 @@ class Signaling:
             self._listener = asyncio.get_running_loop().create_task(self._listen())
 
     async def _listen(self) -> None:
+        """Keep listening across Redis outages (a lost connection is retried, not fatal)."""
+        while True:
+            try:
+                await self._listen_once()
+            except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError) as exc:
+                log.warning("signaling bus listener lost Redis (%s); retrying", exc)
+                await asyncio.sleep(1.0)
+
+    async def _listen_once(self) -> None:
         """alert.resolved (or video.stop) on the bus → end that senior's video sessions and hang up."""
         pubsub = self.bus.redis.pubsub()
         await pubsub.psubscribe(self.bus.key("pub", "org:*"))
