@@ -73,3 +73,37 @@ async def _live_event_through_nginx(web: httpx.AsyncClient, https: str, token: s
         assert activity["event"] == "sensor.activity" and activity["data"]["sensor"] == "pir-1", activity
     finally:
         await sio.disconnect()
+
+
+async def test_turn_relayed_video_through_nginx(settings: Settings, state: AppState, client: httpx.AsyncClient,
+                                                tmp_path: Path) -> None:
+    """A viewer gets the robot's camera with the media forced through coturn, signaling through nginx."""
+    from seniorsafe.simulate.robot_sim import Camera, RobotVideo, World
+    from seniorsafe.webrtc.coturn import LocalTurn
+    from seniorsafe.webrtc.viewer import ViewerClient
+    from tests.robots.helpers import make_robot_home
+
+    org = await make_org(client, state, "Relay")
+    home = await make_robot_home(client, org)
+    dashboard = tmp_path / "dist"
+    dashboard.mkdir()
+    (dashboard / "index.html").write_text("<!doctype html>")
+    with LocalTurn(tmp_path / "coturn") as turn:
+        relay_settings = settings.model_copy(update={"turn_urls": turn.urls, "turn_secret": turn.secret})
+        with api_server(relay_settings) as base, nginx_running(tmp_path / "nginx", base.removeprefix("http://"),
+                                                                 dashboard) as ports:
+            https = f"https://127.0.0.1:{ports['https']}"
+            robot = RobotVideo(https, home.robot_id, home.robot_secret, Camera(World(scenario="fall")),
+                               ssl_verify=False)
+            await robot.connect()
+            viewer = ViewerClient(https, org.staff1["token"], ssl_verify=False)
+            await viewer.connect()
+            try:
+                got = await viewer.watch(home.senior_id, reason="smoke test of the deployment", policy="relay",
+                                         frames=5, wait=20)
+                assert (got["width"], got["height"]) == (640, 480)
+                pc = viewer.pcs[got["peer_id"]]
+                assert "typ relay" in pc.localDescription.sdp and "typ host" not in pc.localDescription.sdp
+            finally:
+                await viewer.close()
+                await robot.close()

@@ -137,11 +137,11 @@ def make_track(camera: Camera) -> Any:
 class RobotVideo:
     """The robot's side of signaling: one RTCPeerConnection per viewer; the robot offers."""
 
-    def __init__(self, url: str, robot_id: str, secret: str, camera: Camera) -> None:
+    def __init__(self, url: str, robot_id: str, secret: str, camera: Camera, *, ssl_verify: bool = True) -> None:
         import socketio
 
         self.url, self.robot_id, self.secret, self.camera = url, robot_id, secret, camera
-        self.sio = socketio.AsyncClient(reconnection=True)
+        self.sio = socketio.AsyncClient(reconnection=True, ssl_verify=ssl_verify)
         self.peers: dict[str, Any] = {}
         self.sio.on("webrtc.viewer_joined", self._viewer_joined, namespace="/webrtc")
         self.sio.on("webrtc.answer", self._answer, namespace="/webrtc")

@@ -15,11 +15,11 @@ NS = "/webrtc"
 class ViewerClient:
     """One signaling connection; each `watch` opens one peer connection and returns its first frame timing."""
 
-    def __init__(self, url: str, token: str) -> None:
+    def __init__(self, url: str, token: str, *, ssl_verify: bool = True) -> None:
         import socketio
 
         self.url, self.token = url, token
-        self.sio = socketio.AsyncClient(reconnection=False)
+        self.sio = socketio.AsyncClient(reconnection=False, ssl_verify=ssl_verify)
         self.offers: dict[str, asyncio.Future[dict[str, Any]]] = defaultdict(
             lambda: asyncio.get_running_loop().create_future())
         self.ended: dict[str, asyncio.Event] = defaultdict(asyncio.Event)
