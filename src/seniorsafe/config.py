@@ -101,6 +101,12 @@ class Settings(BaseSettings):
                 raise ValueError("TURN_SECRET (coturn static-auth-secret, at least 32 characters) is required")
             if self.storage_backend == "s3" and not (self.s3_access_key and self.s3_secret_key):
                 raise ValueError("S3_ACCESS_KEY and S3_SECRET_KEY are required for S3 storage")
+            if not self.mqtt_password or len(self.mqtt_password) < 16:
+                raise ValueError("MQTT_PASSWORD (the backend's broker account, at least 16 characters) is required")
+            defaults = {n: f.default for n, f in type(self).model_fields.items()}
+            for name in ("database_url", "redis_url"):
+                if getattr(self, name) == defaults[name]:
+                    raise ValueError(f"{name.upper()} must be set explicitly in production (with its password)")
         return self
 
 

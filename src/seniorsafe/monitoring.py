@@ -76,6 +76,12 @@ SQL_METRICS = {
                                                       "FROM alerts WHERE closed_at IS NULL AND acknowledged_at IS NULL",
     "seniorsafe_notification_deliveries": "SELECT status, count(*) FROM notification_deliveries GROUP BY 1",
     "seniorsafe_hubs": "SELECT connectivity::text, count(*) FROM hubs WHERE status = 'active' GROUP BY 1",
+    "seniorsafe_alert_latency_seconds_p50_24h": "SELECT coalesce(percentile_cont(0.5) WITHIN GROUP (ORDER BY "
+                                               "(details->>'latency_s')::float), 0) FROM alert_events WHERE "
+                                               "type = 'detected' AND at > now() - interval '24 hours'",
+    "seniorsafe_alert_latency_seconds_p99_24h": "SELECT coalesce(percentile_cont(0.99) WITHIN GROUP (ORDER BY "
+                                               "(details->>'latency_s')::float), 0) FROM alert_events WHERE "
+                                               "type = 'detected' AND at > now() - interval '24 hours'",
     "seniorsafe_dead_letters_24h": "SELECT count(*) FROM ingest_dead_letters WHERE received_at > now() - "
                                    "interval '24 hours'",
 }

@@ -65,10 +65,15 @@ def test_coturn_publishes_exactly_the_range_it_allocates(compose: dict[str, Any]
 
 
 def test_production_refuses_default_or_missing_secrets() -> None:
-    with pytest.raises(ValidationError, match="JWT_SECRET"):
-        Settings(environment="production", _env_file=None)  # type: ignore[call-arg]
-    with pytest.raises(ValidationError):
-        Settings(environment="production", jwt_secret="x" * 40, _env_file=None)  # type: ignore[call-arg]
+    good = {"environment": "production", "jwt_secret": "j" * 40, "turn_secret": "t" * 40, "mqtt_password": "m" * 20,
+            "database_url": "postgresql+asyncpg://seniorsafe:pw@db:5432/seniorsafe",
+            "redis_url": "redis://:pw@redis:6379/0"}
+    assert Settings.model_validate(good).environment == "production"
+    for missing, message in (("jwt_secret", "JWT_SECRET"), ("turn_secret", "TURN_SECRET"),
+                             ("mqtt_password", "MQTT_PASSWORD"), ("database_url", "DATABASE_URL"),
+                             ("redis_url", "REDIS_URL")):
+        with pytest.raises(ValidationError, match=message):
+            Settings.model_validate({k: v for k, v in good.items() if k != missing})
 
 
 def test_nginx_config_passes_nginx_t(tmp_path: Path) -> None:

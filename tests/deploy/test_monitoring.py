@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import time
 
 import httpx
 
@@ -22,13 +23,15 @@ async def test_metrics_report_open_alerts_and_are_well_formed(client: httpx.Asyn
     async with state.db.sessions() as session:
         await apply_decision(session, state.bus, org_id=org.id, senior_id=org.seniors[0]["id"], home_id=None,
                              decision=Decision("open", "emergency_button", "danger", "living", "button pressed",
-                                               1.8e9, {}))
+                                               time.time() - 5, {}))
     r = await client.get("/metrics")
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/plain")
     samples = [line for line in r.text.splitlines() if line and not line.startswith("#")]
     assert all(SAMPLE.match(line) for line in samples), [s for s in samples if not SAMPLE.match(s)]
     open_danger = [s for s in samples if s.startswith('seniorsafe_alerts_open{severity="danger",category="resident"}')]
     assert open_danger and float(open_danger[0].split()[-1]) >= 1
+    latency = [s for s in samples if s.startswith("seniorsafe_alert_latency_seconds_p99_24h")]
+    assert latency and float(latency[0].split()[-1]) > 0  # the decision's event was long before it was stored
 
 
 async def test_metrics_token_is_enforced_when_set(app: object, client: httpx.AsyncClient, state: AppState) -> None:

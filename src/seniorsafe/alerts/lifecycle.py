@@ -8,6 +8,7 @@ Bus messages go to channel `org:{org_id}` as {"event": "<noun.verb>", "org_id", 
 
 from __future__ import annotations
 
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -127,7 +128,10 @@ async def _open_or_update(
         existing.evidence, existing.details, existing.updated_at = decision.evidence, decision.details, at
         add_timeline(session, existing, "updated", decision.evidence, at=at)
         return existing, "alert.updated"
-    add_timeline(session, alert, "detected", decision.evidence, at=at, severity=severity.value, kind=decision.kind)
+    # How long after the deciding event (or tick) the alert is stored: the alert latency operators watch.
+    latency_s = round(max(0.0, time.time() - decision.at), 3)
+    add_timeline(session, alert, "detected", decision.evidence, at=at, severity=severity.value, kind=decision.kind,
+                 latency_s=latency_s)
     return alert, "alert.opened"
 
 
