@@ -24,6 +24,7 @@ from seniorsafe.deps import AppState
 from seniorsafe.detection.api import router as detection_router
 from seniorsafe.errors import Unauthorized, document_problems, install_problem_handlers
 from seniorsafe.homes.api import router as homes_router
+from seniorsafe.middleware import RejectNul
 from seniorsafe.monitoring import render_metrics
 from seniorsafe.notifications.api import router as notifications_router
 from seniorsafe.realtime.server import Gateway
@@ -73,6 +74,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     install_problem_handlers(app)
+    app.add_middleware(RejectNul)
     app.include_router(accounts_router)
     app.include_router(seniors_router)
     app.include_router(homes_router)

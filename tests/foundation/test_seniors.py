@@ -156,3 +156,19 @@ async def test_delete_senior(client: httpx.AsyncClient, org: Org) -> None:
     assert (await client.delete(f"/api/v1/seniors/{sid}", headers=org.h(org.staff2))).status_code == 403
     assert (await client.delete(f"/api/v1/seniors/{sid}", headers=org.h(org.admin))).status_code == 204
     assert (await client.get(f"/api/v1/seniors/{sid}", headers=org.h(org.admin))).status_code == 404
+
+
+async def test_nul_characters_are_refused_not_a_server_error(client: httpx.AsyncClient, org: Org) -> None:
+    body = '{"name": "A\\u0000B", "medications": [{"name": "x\\u0000"}]}'
+    r = await client.post("/api/v1/seniors", headers={**org.h(org.admin), "content-type": "application/json"},
+                          content=body)
+    assert r.status_code == 422 and "U+0000" in r.json()["detail"]
+    ok = await client.post("/api/v1/seniors", headers=org.h(org.admin), json={"name": "Plain name"})
+    assert ok.status_code == 201
+
+
+async def test_nul_in_query_parameters_is_refused(client: httpx.AsyncClient, org: Org) -> None:
+    r = await client.get("/api/v1/seniors", headers=org.h(org.admin), params={"q": "a\x00b"})
+    assert r.status_code == 422
+    r = await client.get("/api/v1/audit", headers=org.h(org.admin), params={"action": "x\x00"})
+    assert r.status_code == 422
