@@ -14,6 +14,7 @@ import typer
 
 from seniorsafe.config import get_settings
 from seniorsafe.detection.cli import app as detection_app
+from seniorsafe.monitoring import run_service
 from seniorsafe.robots.cli import robot_sim_cmd, robots_cmd
 from seniorsafe.telemetry.cli import broker_app, hub_cmd, ingest_cmd, simulate_cmd
 
@@ -68,7 +69,7 @@ def detect(
     _setup_logging()
     config = DetectorConfig(name=name, shard=shard, shards=shards, tick_s=tick, history_hours=history_hours,
                             lease_s=lease_seconds)
-    asyncio.run(run_detector(get_settings(), config))
+    run_service(run_detector(get_settings(), config), "detect")
 
 
 @app.command()
@@ -88,7 +89,7 @@ def train(
         typer.echo(f"--senior: {senior!r} is not a senior id", err=True)
         raise typer.Exit(2) from None
     try:
-        result = asyncio.run(run_trainer(get_settings(), senior_id))
+        result = run_service(run_trainer(get_settings(), senior_id), "train")
     except NothingToLearn as exc:
         typer.echo(f"nothing to learn: {exc}", err=True)
         raise typer.Exit(1) from exc
@@ -106,7 +107,7 @@ def workflow() -> None:
     from seniorsafe.alerts.escalation import run_worker_forever
 
     _setup_logging()
-    asyncio.run(run_worker_forever(get_settings()))
+    run_service(run_worker_forever(get_settings()), "workflow")
 
 
 @db_app.command("upgrade")

@@ -56,6 +56,9 @@ class Settings(BaseSettings):
     public_url: str = Field("http://127.0.0.1:8000", description="where people open the dashboard")
     cors_origins: list[str] = Field(default_factory=list, description="extra origins allowed by CORS")
     log_json: bool = Field(False, description="structured JSON logs")
+    metrics_port: int | None = Field(None, description="worker processes (ingest, detect, train, robots, workflow) "
+                                     "serve GET /metrics on this port when set")
+    metrics_host: str = Field("127.0.0.1", description="address of the worker processes' metrics endpoint")
     metrics_token: str | None = Field(None, description="bearer token required by GET /metrics "
                                       "(None: open; then keep it on the internal network)")
 

@@ -7,17 +7,23 @@ detector's stream lag, open alerts and the oldest unacknowledged one, notificati
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+import os
+import resource
 import sys
 import time
-from typing import Any
+from collections.abc import Coroutine
+from typing import Any, TypeVar
 
 from sqlalchemy import text
 
-from seniorsafe.config import Settings
+from seniorsafe.config import Settings, get_settings
 from seniorsafe.deps import AppState
 from seniorsafe.telemetry.live import stream_key
+
+T = TypeVar("T")
 
 
 class JsonFormatter(logging.Formatter):
@@ -107,3 +113,62 @@ async def render_metrics(state: AppState) -> str:
     lines += ["# TYPE seniorsafe_metrics_scrape_seconds gauge",
               _line("seniorsafe_metrics_scrape_seconds", round(time.perf_counter() - started, 6))]
     return "\n".join(lines) + "\n"
+
+
+# ---------------------------------------------------------------- a metrics endpoint on every worker process
+
+
+def _process_lines(service: str, started: float) -> list[str]:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    try:
+        rss_pages = int(open("/proc/self/statm").read().split()[1])  # noqa: SIM115 - procfs, tiny
+        rss = rss_pages * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        rss = 0
+    labels = {"service": service}
+    return ["# TYPE seniorsafe_service_up gauge", _line("seniorsafe_service_up", 1, labels),
+            "# TYPE process_cpu_seconds_total counter",
+            _line("process_cpu_seconds_total", round(usage.ru_utime + usage.ru_stime, 3), labels),
+            "# TYPE process_resident_memory_bytes gauge", _line("process_resident_memory_bytes", rss, labels),
+            "# TYPE process_start_time_seconds gauge", _line("process_start_time_seconds", round(started, 3), labels)]
+
+
+async def _serve_one(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, state: AppState, service: str,
+                     started: float) -> None:
+    try:
+        request = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+        if not request.startswith(b"GET /metrics"):
+            writer.write(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+        else:
+            body = ("\n".join(_process_lines(service, started)) + "\n" + await render_metrics(state)).encode()
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: "
+                         + str(len(body)).encode() + b"\r\nConnection: close\r\n\r\n" + body)
+        await writer.drain()
+    except (TimeoutError, asyncio.IncompleteReadError, ConnectionError) as exc:
+        logging.getLogger(__name__).debug("metrics request dropped: %s", exc)
+    finally:
+        writer.close()
+
+
+async def _run_with_metrics(main: Coroutine[Any, Any, T], service: str) -> T:
+    settings = get_settings()
+    if not settings.metrics_port:
+        return await main
+    from seniorsafe.app import build_state
+
+    state, started = build_state(settings), time.time()
+    server = await asyncio.start_server(lambda r, w: _serve_one(r, w, state, service, started),
+                                        settings.metrics_host, settings.metrics_port)
+    logging.getLogger(__name__).info("%s metrics on http://%s:%s/metrics", service, settings.metrics_host,
+                                     settings.metrics_port)
+    try:
+        return await main
+    finally:
+        server.close()
+        await state.bus.close()
+        await state.db.dispose()
+
+
+def run_service(main: Coroutine[Any, Any, T], service: str) -> T:
+    """asyncio.run for a worker process, with its /metrics endpoint when METRICS_PORT is set."""
+    return asyncio.run(_run_with_metrics(main, service))

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import httpx
 
@@ -14,6 +18,7 @@ from seniorsafe.config import Settings
 from seniorsafe.deps import AppState
 from seniorsafe.monitoring import JsonFormatter
 from tests.conftest import Org
+from tests.servers import free_port, settings_env
 
 SAMPLE = re.compile(r"^[a-z_][a-z0-9_]*(\{[^}]*\})? -?[0-9.e+]+$")
 
@@ -49,3 +54,26 @@ def test_json_log_lines() -> None:
     record = logging.LogRecord("seniorsafe.test", logging.WARNING, __file__, 1, "hub %s offline", ("h1",), None)
     entry = json.loads(JsonFormatter().format(record))
     assert entry["level"] == "WARNING" and entry["message"] == "hub h1 offline" and entry["logger"] == "seniorsafe.test"
+
+
+async def test_worker_processes_serve_their_own_metrics(settings: Settings, tmp_path: Path) -> None:
+    port = free_port()
+    env = {**settings_env(settings), "METRICS_PORT": str(port), "WORKFLOW_WORKER_IN_API": "false"}
+    with (tmp_path / "workflow.log").open("wb") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "seniorsafe.cli", "workflow"], env=env, stdout=log,  # noqa: ASYNC220
+                                stderr=subprocess.STDOUT)
+    try:
+        body = ""
+        async with httpx.AsyncClient() as http:
+            for _ in range(100):
+                try:
+                    r = await http.get(f"http://127.0.0.1:{port}/metrics")
+                    body = r.text
+                    break
+                except httpx.TransportError:
+                    await asyncio.sleep(0.2)
+        assert 'seniorsafe_service_up{service="workflow"} 1' in body, (tmp_path / "workflow.log").read_text()
+        assert "process_resident_memory_bytes" in body and "seniorsafe_alerts_open" in body
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)

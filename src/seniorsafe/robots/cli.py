@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from seniorsafe.config import get_settings
-from seniorsafe.monitoring import configure_logging
+from seniorsafe.monitoring import configure_logging, run_service
 
 
 def _stop_on_signals(stop: asyncio.Event) -> None:
@@ -35,7 +35,7 @@ def robots_cmd() -> None:
             await state.bus.close()
             await state.db.dispose()
 
-    asyncio.run(main())
+    run_service(main(), "robots")
 
 
 def robot_sim_cmd(

@@ -52,7 +52,9 @@ def ingest_cmd(
     async def main() -> None:
         await run_ingest(get_settings(), base, group=group, max_batch=max_batch, stop=_stop_event())
 
-    asyncio.run(main())
+    from seniorsafe.monitoring import run_service
+
+    run_service(main(), "ingest")
 
 
 def _run_children(base: str, processes: int, group: str, max_batch: int) -> None:
