@@ -42,6 +42,17 @@ async def new_home(client: httpx.AsyncClient, org: Org, extra: tuple[tuple[str, 
     return hub
 
 
+async def daytime_home(client: httpx.AsyncClient, org: Org, hour: int = 10) -> HubFixture:
+    """A home whose time zone makes the wall clock read about `hour`:00 now, so that stillness in the
+    following hours happens in the daytime whatever time the tests run (at night it would be sleep)."""
+    hub = await new_home(client, org)
+    offset = (hour - datetime.now(UTC).hour + 12) % 24 - 12  # UTC offset in -12..+11 hours
+    zone = "Etc/GMT" + (f"{-offset:+d}" if offset else "")  # Etc/GMT-9 is UTC+9: the sign is inverted
+    r = await client.patch(f"/api/v1/homes/{hub.home_id}", headers=org.h(org.admin), json={"timezone": zone})
+    assert r.status_code == 200, r.text
+    return hub
+
+
 def iso(ts: float) -> str:
     return datetime.fromtimestamp(ts, UTC).isoformat().replace("+00:00", "Z")
 

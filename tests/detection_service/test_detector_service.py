@@ -16,7 +16,7 @@ from seniorsafe.homes.models import Connectivity, Hub
 from seniorsafe.seniors.models import RiskLevel, Senior
 from seniorsafe.telemetry.live import stream_key
 from tests.conftest import Org
-from tests.detection_service.conftest import alerts_of, drain, new_home, send
+from tests.detection_service.conftest import alerts_of, daytime_home, drain, new_home, send
 
 
 async def risk_of(state: AppState, senior_id: str) -> RiskLevel:
@@ -52,7 +52,7 @@ async def test_button_opens_one_danger_alert_and_sets_risk(client: httpx.AsyncCl
 
 async def test_inactivity_latch_and_close_on_activity(client: httpx.AsyncClient, state: AppState,
                                                       det_orgs: list[Org], detector: DetectorService) -> None:
-    hub = await new_home(client, det_orgs[0])
+    hub = await daytime_home(client, det_orgs[0])
     now = time.time()
     await send(state, hub, [("pir-kitchen", True, now)])
     await drain(detector)
@@ -89,7 +89,7 @@ async def test_late_events_do_not_alarm(client: httpx.AsyncClient, state: AppSta
 
 async def test_hub_offline_suppresses_inactivity(client: httpx.AsyncClient, state: AppState, det_orgs: list[Org],
                                                  detector: DetectorService) -> None:
-    hub = await new_home(client, det_orgs[0])
+    hub = await daytime_home(client, det_orgs[0])
     now = time.time()
     await send(state, hub, [("pir-kitchen", True, now)])
     await drain(detector)
