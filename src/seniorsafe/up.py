@@ -17,6 +17,7 @@ import socket
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from seniorsafe.config import random_secret
@@ -24,6 +25,7 @@ from seniorsafe.config import random_secret
 log = logging.getLogger(__name__)
 BROKER_PORT = 18830
 DEMO_RESIDENTS = 4
+BACKFILL_DAYS = 3
 
 
 def _cli(*args: str) -> list[str]:
@@ -74,6 +76,21 @@ def _demo_credentials(env: dict[str, str], var_dir: Path) -> tuple[Path, tuple[s
             await db.dispose()
 
     return hubs_file, asyncio.run(robot())
+
+
+def _backfill_history(env: dict[str, str], var_dir: Path, hubs_file: Path) -> None:
+    """On the first run, three simulated days of history, so charts and personal models have data at once."""
+    marker = var_dir / "demo-history-done"
+    if marker.exists():
+        return
+    time.sleep(3)  # the ingest subscribes first: its persistent session must exist before the backlog is sent
+    start = datetime.now(UTC) - timedelta(days=BACKFILL_DAYS)
+    print(f"adding {BACKFILL_DAYS} days of simulated history (first run only) ...", flush=True)
+    done = subprocess.run(_cli("simulate", "--residents", str(DEMO_RESIDENTS), "--days", str(BACKFILL_DAYS),
+                               "--speed", "0", "--start", start.isoformat(), "--hubs-file", str(hubs_file)),
+                          env=env, check=False, timeout=600)
+    if done.returncode == 0:
+        marker.write_text(start.isoformat())
 
 
 class Supervisor:
@@ -138,6 +155,7 @@ def run_all(host: str, port: int, var_dir: Path) -> None:
             sup.start("api", _cli("api", "--host", host, "--port", str(port)))
             for name in ("ingest", "detect", "train", "robots"):
                 sup.start(name, _cli(name))
+            _backfill_history(env, var_dir, hubs_file)
             sup.start("simulate", _cli("simulate", "--residents", str(DEMO_RESIDENTS), "--days", "365",
                                        "--speed", "1", "--hubs-file", str(hubs_file)))
             _wait_for_port(port, timeout=60)  # the robot signs in to the api's signaling

@@ -118,6 +118,7 @@ class MqttSender:
         self.clients: dict[str, Any] = {}
         self.offline_until: dict[str, float] = {}
         self.last_seq: dict[str, int] = {}
+        self.pending: list[Any] = []  # publishes not yet acknowledged by the broker
         for hub_id, secret in hubs:
             client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"sim-{hub_id}",
                                  protocol=mqtt.MQTTProtocolVersion.MQTTv5)
@@ -136,7 +137,10 @@ class MqttSender:
         self.last_seq[hub_id] = seq
         ts, sensor, value = event
         body = {"sensor": sensor, "ts": ts.isoformat(), "value": value, "seq": seq}
-        self.clients[hub_id].publish(self.topic(hub_id, "events"), orjson.dumps(body), qos=1)
+        info = self.clients[hub_id].publish(self.topic(hub_id, "events"), orjson.dumps(body), qos=1)
+        self.pending.append(info)
+        if len(self.pending) > 5000:
+            self.pending = [i for i in self.pending if not i.is_published()]
 
     def go_offline(self, hub_id: str) -> None:
         """The hub's link drops without a goodbye: the broker publishes its last will."""
@@ -145,6 +149,11 @@ class MqttSender:
             sock.close()
 
     def close(self) -> None:
+        """Disconnect only after the broker has acknowledged every event (a fast backfill would lose some)."""
+        deadline = time.monotonic() + 120
+        for info in self.pending:
+            if not info.is_published():
+                info.wait_for_publish(timeout=max(0.1, deadline - time.monotonic()))
         for client in self.clients.values():
             client.disconnect()
             client.loop_stop()
