@@ -44,6 +44,8 @@ def test_every_service_restarts_has_limits_and_volumes_are_named(compose: dict[s
     for name in ("db", "redis", "mosquitto", "s3"):
         assert any(":" in v and not v.startswith((".", "/", "$")) for v in services[name]["volumes"]), name
     assert services["api"]["deploy"]["replicas"]
+    for name in APP_SERVICES:
+        assert services[name]["healthcheck"].get("test"), f"{name} has no health check"
 
 
 def test_secrets_come_only_from_the_environment(compose: dict[str, Any]) -> None:
