@@ -6,7 +6,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from seniorsafe.accounts.security import Principal, digests_equal, new_opaque_token, token_digest
@@ -27,7 +27,7 @@ from seniorsafe.seniors.models import Senior
 from seniorsafe.seniors.service import get_visible_senior, visible_to
 from seniorsafe.telemetry import dynsec
 
-Device = TypeVar("Device", Hub, Robot)
+DeviceRow = TypeVar("DeviceRow", Hub, Sensor, Robot)
 
 
 def _now() -> datetime:
@@ -116,16 +116,22 @@ async def verify_robot_credential(session: AsyncSession, robot_id: str, secret: 
 # ---------------------------------------------------------------- hubs
 
 
-def _visible_hubs(principal: Principal):  # type: ignore[no-untyped-def]
-    return (select(Hub).join(Home, Home.id == Hub.home_id).join(Senior, Senior.id == Home.senior_id)
+def _visible(model: type[DeviceRow], principal: Principal) -> Select[DeviceRow]:
+    """Devices (hubs, sensors, robots) of the homes of the seniors this caller may see."""
+    return (select(model).join(Home, Home.id == model.home_id).join(Senior, Senior.id == Home.senior_id)
             .where(visible_to(principal)))
 
 
+async def _get_visible(session: AsyncSession, principal: Principal, model: type[DeviceRow], ident: object,
+                       label: str) -> DeviceRow:
+    row = await session.scalar(_visible(model, principal).where(model.id == ident))
+    if row is None:
+        raise NotFound(f"{label} {ident} not found")
+    return row
+
+
 async def get_visible_hub(session: AsyncSession, principal: Principal, hub_id: str) -> Hub:
-    hub = await session.scalar(_visible_hubs(principal).where(Hub.id == hub_id))
-    if hub is None:
-        raise NotFound(f"hub {hub_id} not found")
-    return hub
+    return await _get_visible(session, principal, Hub, hub_id, "hub")
 
 
 async def list_hubs(session: AsyncSession, principal: Principal, home_id: uuid.UUID) -> list[Hub]:
@@ -195,16 +201,8 @@ async def delete_hub(session: AsyncSession, principal: Principal, hub_id: str, i
 # ---------------------------------------------------------------- sensors
 
 
-def _visible_sensors(principal: Principal):  # type: ignore[no-untyped-def]
-    return (select(Sensor).join(Home, Home.id == Sensor.home_id).join(Senior, Senior.id == Home.senior_id)
-            .where(visible_to(principal)))
-
-
 async def get_visible_sensor(session: AsyncSession, principal: Principal, sensor_pk: int) -> Sensor:
-    sensor = await session.scalar(_visible_sensors(principal).where(Sensor.id == sensor_pk))
-    if sensor is None:
-        raise NotFound(f"sensor {sensor_pk} not found")
-    return sensor
+    return await _get_visible(session, principal, Sensor, sensor_pk, "sensor")
 
 
 async def list_sensors(session: AsyncSession, principal: Principal, home_id: uuid.UUID) -> list[Sensor]:
@@ -252,16 +250,8 @@ async def delete_sensor(session: AsyncSession, principal: Principal, sensor_pk: 
 # ---------------------------------------------------------------- robots
 
 
-def _visible_robots(principal: Principal):  # type: ignore[no-untyped-def]
-    return (select(Robot).join(Home, Home.id == Robot.home_id).join(Senior, Senior.id == Home.senior_id)
-            .where(visible_to(principal)))
-
-
 async def get_visible_robot(session: AsyncSession, principal: Principal, robot_id: str) -> Robot:
-    robot = await session.scalar(_visible_robots(principal).where(Robot.id == robot_id))
-    if robot is None:
-        raise NotFound(f"robot {robot_id} not found")
-    return robot
+    return await _get_visible(session, principal, Robot, robot_id, "robot")
 
 
 async def list_robots(session: AsyncSession, principal: Principal, home_id: uuid.UUID) -> list[Robot]:
