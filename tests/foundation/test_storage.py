@@ -44,8 +44,9 @@ def s3_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
             "-master.telemetry=false", f"-master.port={ports['master']}", f"-volume.port={ports['volume']}",
             f"-filer.port={ports['filer']}", "-s3", f"-s3.port={ports['s3']}", f"-s3.config={folder / 's3.json'}",
             f"-iam.port={ports['iam']}", "-master.volumeSizeLimitMB=64"]
-    for name in ("master", "volume", "filer"):
+    for name in ("master", "volume", "filer", "s3"):  # the defaults (port + 10000) can exceed 65535
         args.append(f"-{name}.port.grpc={free_port()}")
+    args += ["-s3.port.iceberg=0", "-s3.port.lance=0"]  # fixed default ports otherwise; not used here
     log = (folder / "weed.log").open("w")
     proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
     endpoint = f"http://127.0.0.1:{ports['s3']}"
