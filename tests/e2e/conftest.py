@@ -7,8 +7,7 @@
 - Data is created through the API in-process with `make_org`; the browser signs in as those users.
 - Chromium is Debian's (/usr/bin/chromium); `playwright install` is never run.
 
-Later layers plug in here: `api_paths` says which endpoints this backend has, so live alert and
-video tests run as soon as those backends land (and skip with a reason until then).
+Live alert and video tests are in test_live.py.
 """
 
 from __future__ import annotations
@@ -135,14 +134,6 @@ def live_server(settings: Settings, web_dist: Path) -> Iterator[ServerThread]:
     server.start()
     yield server
     server.stop()
-
-
-@pytest.fixture(scope="session")
-def api_paths(live_server: ServerThread) -> set[str]:
-    """The REST paths this backend serves (from its OpenAPI), to enable tests of later layers."""
-    r = httpx.get(live_server.url + "/openapi.json", timeout=10)
-    r.raise_for_status()
-    return set(r.json()["paths"])
 
 
 # ------------------------------------------------------------------------------------------ data

@@ -103,11 +103,9 @@ async def test_senior_detail(page: Any, org_a: Org) -> None:
     assert not page.errors, page.errors
 
 
-async def test_senior_detail_with_sensor_history(page: Any, org_a: Org, session_client: Any, live_server: Any,
-                                                 api_paths: set[str]) -> None:
+async def test_senior_detail_with_sensor_history(page: Any, org_a: Org, session_client: Any,
+                                                 live_server: Any) -> None:
     """Four weeks of a resident's days through the real ingest: sensors by room, today, routine, trends."""
-    if "/api/v1/hub/events" not in api_paths or "/api/v1/homes/{home_id}/activity/hourly" not in api_paths:
-        pytest.skip("the telemetry API is not in this backend")
     s1 = org_a.seniors[1]
     equipped = await equip_home(session_client, org_a.h(org_a.admin), s1["id"], f"e2e-hub-{s1['id'][:8]}")
     events = resident_events(28)
