@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -17,12 +16,7 @@ import pytest
 
 from seniorsafe.config import Settings
 from seniorsafe.storage import LocalStorage, ObjectNotFound, S3Storage, Storage
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.servers import free_port
 
 
 def weed_binary() -> str:
