@@ -7,7 +7,8 @@
 - Data is created through the API in-process with `make_org`; the browser signs in as those users.
 - Chromium is Debian's (/usr/bin/chromium); `playwright install` is never run.
 
-Live alert and video tests are in test_live.py.
+Live alert and video tests are in test_live.py; the whole path of a simulated fall (detector, robot dispatcher
+and simulated robot as processes, a private Mosquitto) in test_fall.py.
 """
 
 from __future__ import annotations
@@ -134,6 +135,25 @@ def live_server(settings: Settings, web_dist: Path) -> Iterator[ServerThread]:
     server.start()
     yield server
     server.stop()
+
+
+# ---------------------------------------------------------------------------- MQTT (robot tests)
+
+@pytest.fixture(scope="session")
+def e2e_broker(tmp_path_factory: pytest.TempPathFactory, run_id: str) -> Iterator[Any]:
+    """A private Mosquitto with dynamic security (as in deployment), started only by the tests that need it."""
+    from seniorsafe.telemetry.broker import LocalBroker
+
+    with LocalBroker(tmp_path_factory.mktemp("e2e-mosquitto"), root=f"sse2e-{run_id}/v1") as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def broker_settings(settings: Settings, e2e_broker: Any) -> Settings:
+    """The test settings plus the broker's backend account: for `seniorsafe robots` and `robot-sim`."""
+    return settings.model_copy(update={
+        "mqtt_host": "127.0.0.1", "mqtt_port": e2e_broker.port, "mqtt_username": e2e_broker.admin_user,
+        "mqtt_password": e2e_broker.admin_password, "mqtt_topic_root": e2e_broker.root})
 
 
 # ------------------------------------------------------------------------------------------ data

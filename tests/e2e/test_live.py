@@ -1,72 +1,37 @@
 """The live parts of the dashboard against the real services: alerts raised by the real detector from
 events sent through the real HTTP ingest, the alert workflow in the browser, robot video over WebRTC.
 
-- `seniorsafe detect` runs as a subprocess with the test settings (tests/servers.py `settings_env`);
+- `seniorsafe detect` runs as a subprocess with the test settings (processes.py);
   an emergency-button press posted to `POST /api/v1/hub/events` with the hub's credential becomes a
   danger alert at once (hard rule), which the page shows live, without reload.
 - The robot's video side (`RobotVideo` of the simulator, aiortc) joins `/webrtc` with the robot's
   credential; a staff member opens the camera on explicit request and the test reads decoded frames
   in the page (videoWidth/videoHeight, requestVideoFrameCallback count).
+
+The whole path of a fall (simulator → ingest → detector → robot check → escalation → video) is test_fall.py.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import re
-import subprocess
-import sys
 import time
-import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
-import orjson
 import pytest
 
 from seniorsafe.config import Settings
 from tests.conftest import PASSWORD, Org
-from tests.servers import settings_env
 
 from .conftest import sign_in
 from .demo_data import equip_home, post_events
+from .processes import running_detector
 
 pytestmark = pytest.mark.e2e
 STAFF1_NAME = "staff1"  # make_org names each user after its key
-
-
-@contextlib.asynccontextmanager
-async def running_detector(settings: Settings, state: Any, log: Path) -> AsyncIterator[subprocess.Popen[bytes]]:
-    """`seniorsafe detect` as a real process (its own consumer group); returns once it consumes."""
-    name = f"e2e-{uuid.uuid4().hex[:6]}"
-    heartbeat = state.bus.key("detector", "heartbeat", f"{name}-0-of-1")
-    with log.open("ab") as fh:
-        # Spawning does not block the loop; the test then polls the detector's heartbeat.
-        proc = subprocess.Popen([sys.executable, "-m", "seniorsafe.cli", "detect", "--name", name,  # noqa: ASYNC220
-                                 "--tick", "0.2",
-                                 "--lease-seconds", "3", "--history-hours", "0.1"], env=settings_env(settings),
-                                stdout=fh, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            raw = await state.bus.redis.get(heartbeat)
-            if raw is not None and orjson.loads(raw)["pid"] == proc.pid:
-                break
-            if proc.poll() is not None or time.monotonic() > deadline:
-                tail = log.read_text()[-2000:]  # noqa: ASYNC240 - failure path, a small local file
-                raise RuntimeError(f"the detector did not start (exit {proc.poll()}): {tail}")
-            await asyncio.sleep(0.1)
-        yield proc
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 def press_button(base_url: str, hub_id: str, secret: str, seq: int) -> None:

@@ -169,7 +169,7 @@ export interface Alert {
 export interface TimelineEntry {
   id: number;
   at: string;
-  /** detected, updated, escalated, notified, acknowledged, assigned, note, robot_dispatched, robot_result, video_viewed, resolved, ... */
+  /** detected, updated, escalated, notified, acknowledged, assigned, note, robot_dispatched, robot_asking, robot_result, video_viewed, resolved, ... */
   type: string;
   actor_id: string | null;
   actor_name: string | null;

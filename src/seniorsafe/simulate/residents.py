@@ -2,7 +2,12 @@
 
 Each resident has personal habits (wake/bed time, meal times, bathroom frequency, outings, TV) and every day
 varies around them. Scenarios (fall, long bathroom stay, night exit, emergency button) replace the rest of the day
-from their start with what such an emergency looks like in the sensors."""
+from their start with what such an emergency looks like in the sensors.
+
+A fall (`fall`, or `fall:<room>` to choose where) leaves the home still: after the fall no sensor fires any more
+while the resident is at home. `fall` alone is three minutes of moving about the living room, then the fall;
+`fall:<room>` is walking into that room (through its door, if it has a door sensor), one movement there, and the
+fall. The robot simulator (robot_sim.py, scenario `fall`) finds such a resident on the floor, not answering."""
 
 from __future__ import annotations
 
@@ -13,6 +18,9 @@ from datetime import datetime, timedelta
 Event = tuple[datetime, str, float]  # (ts, sensor id, value)
 
 ROOM_PIR = {"bedroom": "pir-bedroom", "living": "pir-living", "kitchen": "pir-kitchen", "bathroom": "pir-bathroom"}
+ROOM_DOOR = {"bathroom": "door-bathroom"}  # interior doors with a sensor (the front door is the way out)
+PIR_HOLD_S = 10.0  # a motion sensor reports "no motion" this long after the last movement it saw
+SCENARIOS = ("fall", "bathroom", "night_exit", "button", "hub_offline")
 
 
 @dataclass
@@ -122,12 +130,26 @@ def simulate_day(habits: Habits, midnight: datetime, rng: random.Random) -> list
     return sorted(events)
 
 
-def scenario_events(name: str, at: datetime, rng: random.Random) -> tuple[list[Event], datetime | None]:
-    """The events of an emergency starting at `at`, and from when the normal day is suppressed (None: not)."""
+def scenario_events(name: str, at: datetime, rng: random.Random,
+                    room: str | None = None) -> tuple[list[Event], datetime | None]:
+    """The events of an emergency starting at `at`, and from when the normal day is suppressed (None: not).
+
+    `room` places a fall (default: the living room); the other scenarios have fixed places."""
     day = Day(rng, at)
-    if name == "fall":
+    if room is not None and (name != "fall" or room not in ROOM_PIR):
+        raise ValueError(f"a room is only for a fall, one of {', '.join(ROOM_PIR)} (got {name}:{room})")
+    if name == "fall" and room is None:
         day.motion("living", at, 3, every=1)  # a last movement, then stillness
         return day.events, at + timedelta(minutes=3)
+    if name == "fall":
+        assert room is not None
+        t = at
+        if room in ROOM_DOOR:  # opens the door, goes in, closes it behind
+            day.door(ROOM_DOOR[room], t, 4)
+            t += timedelta(seconds=6)
+        day.add(t, ROOM_PIR[room], 1)  # one movement in the room, then the fall: nothing moves any more
+        day.add(t + timedelta(seconds=PIR_HOLD_S), ROOM_PIR[room], 0)
+        return day.events, at
     if name == "bathroom":
         day.door("door-bathroom", at, 5)
         day.motion("bathroom", at + timedelta(seconds=10), 2, every=1)
@@ -140,4 +162,4 @@ def scenario_events(name: str, at: datetime, rng: random.Random) -> tuple[list[E
         day.add(at, "button", 1)
         day.add(at + timedelta(seconds=2), "button", 0)
         return day.events, None
-    raise ValueError(f"unknown scenario {name!r} (fall, bathroom, night_exit, button, hub_offline)")
+    raise ValueError(f"unknown scenario {name!r} ({', '.join(SCENARIOS)})")

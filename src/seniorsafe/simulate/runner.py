@@ -1,11 +1,12 @@
-"""`seniorsafe simulate`: send simulated residents' events directly over MQTT, through real hub agents, or print
-them. With --demo the demo seed's hubs get fresh credentials (never in production)."""
+"""`seniorsafe simulate`: send simulated residents' events directly over MQTT, through real hub agents, over the
+HTTP hub endpoint, or print them. With --demo the demo seed's hubs get fresh credentials (never in production)."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import random
+import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -35,6 +36,8 @@ class SimulationOptions:
     via: str = "mqtt"
     scenarios: list[str] = field(default_factory=list)
     seed: int = 7
+    api_url: str | None = None  # via="http": the api's base URL (POST /api/v1/hub/events)
+    hubs: list[tuple[str, str]] | None = None  # (hub_id, secret) pairs given directly (else hubs_file or demo)
 
 
 def resident_events(index: int, start: datetime, end: datetime, seed: int) -> list[Event]:
@@ -48,23 +51,33 @@ def resident_events(index: int, start: datetime, end: datetime, seed: int) -> li
     return [e for e in events if start <= e[0] < end]
 
 
+_OFFSET = re.compile(r"^(?P<who>\d+)?\+(?P<n>\d+(?:\.\d+)?)(?P<unit>[smh])$")
+
+
 def apply_scenarios(events: dict[str, list[Event]], specs: list[str], start: datetime, end: datetime,
                     seed: int) -> list[tuple[str, datetime]]:
-    """`name`, `name@HH:MM` (local time of the first day) or `name@<resident index>`; returns hub-offline slots."""
+    """Inject scenarios; returns hub-offline slots. A spec is `name[:room][@where]`, where is empty (a random
+    resident, half-way through), `HH:MM` (local time of the first day), `<resident index>`, or
+    `[<resident index>]+<n>s|m|h` (that long after the start). The room is for a fall (`fall:bathroom`)."""
     rng = random.Random(seed)
     hubs = sorted(events)
     offline = []
     for spec in specs:
-        name, _, where = spec.partition("@")
-        hub = hubs[int(where) % len(hubs)] if where.isdigit() else hubs[rng.randrange(len(hubs))]
+        what, _, where = spec.partition("@")
+        name, _, room = what.partition(":")
+        offset = _OFFSET.match(where)
+        who = offset.group("who") if offset else where
+        hub = hubs[int(who) % len(hubs)] if who and who.isdigit() else hubs[rng.randrange(len(hubs))]
         at = start + (end - start) * 0.5
-        if ":" in where:
+        if offset:
+            at = start + timedelta(seconds=float(offset.group("n")) * {"s": 1, "m": 60, "h": 3600}[offset["unit"]])
+        elif ":" in where:
             hh, mm = where.split(":")
             at = start.astimezone(SEOUL).replace(hour=int(hh), minute=int(mm), second=0, microsecond=0)
         if name == "hub_offline":
             offline.append((hub, at))
             continue
-        extra, suppress_from = scenario_events(name, at, rng)
+        extra, suppress_from = scenario_events(name, at, rng, room or None)
         kept = [e for e in events[hub] if suppress_from is None or e[0] < suppress_from]
         events[hub] = sorted(kept + extra)
         log.info("scenario %s for %s at %s", name, hub, at.isoformat())
@@ -189,6 +202,38 @@ class AgentSender:
         time.sleep(1)
 
 
+class HttpSender:
+    """The HTTP hub path: each event is POSTed to `/api/v1/hub/events` with the hub's credential (Basic auth),
+    with a time-based increasing seq, as a hub without MQTT would send it. A refused event raises."""
+
+    def __init__(self, api_url: str, hubs: list[tuple[str, str]], timeout: float = 30.0) -> None:
+        import httpx
+
+        self.clients = {hub_id: httpx.Client(base_url=api_url, auth=(hub_id, secret), timeout=timeout)
+                        for hub_id, secret in hubs}
+        self.last_seq: dict[str, int] = {}
+        self.stored = 0
+
+    def send(self, hub_id: str, event: Event) -> None:
+        seq = max(time.time_ns() // 1000, self.last_seq.get(hub_id, 0) + 1)
+        self.last_seq[hub_id] = seq
+        ts, sensor, value = event
+        r = self.clients[hub_id].post("/api/v1/hub/events",
+                                      json=[{"sensor": sensor, "ts": ts.isoformat(), "value": value, "seq": seq}])
+        r.raise_for_status()
+        receipt = r.json()
+        if receipt["rejected"]:
+            raise RuntimeError(f"the ingest refused an event of {hub_id}: {receipt['rejected']}")
+        self.stored += receipt["stored"]
+
+    def go_offline(self, hub_id: str) -> None:
+        log.info("hub %s goes silent (HTTP has no connection to drop)", hub_id)
+
+    def close(self) -> None:
+        for client in self.clients.values():
+            client.close()
+
+
 class PrintSender:
     def send(self, hub_id: str, event: Event) -> None:
         ts, sensor, value = event
@@ -202,6 +247,8 @@ class PrintSender:
 
 
 def _hubs(options: SimulationOptions, settings: Settings) -> list[tuple[str, str]]:
+    if options.hubs:
+        return list(options.hubs)
     if options.hubs_file:
         return [(h["hub_id"], h["secret"]) for h in orjson.loads(options.hubs_file.read_bytes())]
     if options.via == "print":
@@ -209,8 +256,21 @@ def _hubs(options: SimulationOptions, settings: Settings) -> list[tuple[str, str
     return asyncio.run(demo_credentials(settings, options.residents))
 
 
-def run_simulation(options: SimulationOptions) -> None:
-    settings = get_settings()
+def make_sender(options: SimulationOptions, settings: Settings, hubs: list[tuple[str, str]]) -> Any:
+    if options.via == "http":
+        if not options.api_url:
+            raise ValueError("via http needs the api's URL (api_url)")
+        return HttpSender(options.api_url, hubs)
+    if options.via == "mqtt":
+        return MqttSender(settings, hubs)
+    if options.via == "agent":
+        return AgentSender(settings, hubs)
+    return PrintSender()
+
+
+def run_simulation(options: SimulationOptions, settings: Settings | None = None) -> int:
+    """Play the residents' days (and scenarios) through the chosen path; returns how many events were sent."""
+    settings = settings or get_settings()
     hubs = _hubs(options, settings)[: options.residents]
     start = parse_start(options.start)
     end = start + timedelta(days=options.days)
@@ -218,12 +278,12 @@ def run_simulation(options: SimulationOptions) -> None:
     offline = apply_scenarios(events, options.scenarios, start, end, options.seed)
     timeline = sorted((ts, hub_id, (ts, sensor, value)) for hub_id, evs in events.items()
                       for ts, sensor, value in evs)
-    sender: Any = {"mqtt": MqttSender, "agent": AgentSender}.get(options.via, lambda s, h: PrintSender())(
-        settings, hubs)
+    sender = make_sender(options, settings, hubs)
     try:
         _play(sender, timeline, offline, start, options.speed)
     finally:
         sender.close()
+    return len(timeline)
 
 
 def _play(sender: Any, timeline: list[tuple[datetime, str, Event]], offline: list[tuple[str, datetime]],
