@@ -12,7 +12,9 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from seniorsafe.accounts.models import User
 from seniorsafe.accounts.security import Principal
+from seniorsafe.alerts.lifecycle import add_timeline
 from seniorsafe.alerts.models import Alert, Severity
 from seniorsafe.audit.service import record
 from seniorsafe.errors import Forbidden, NotFound
@@ -85,15 +87,27 @@ async def authorise_viewer(session: AsyncSession, principal: Principal, senior_i
 
 
 async def start_viewing(session: AsyncSession, principal: Principal, vs: VideoSession, peer_id: str,
-                        ip: str | None) -> VideoViewing:
+                        ip: str | None) -> tuple[VideoViewing, Alert | None]:
+    """Record who watches (audit log, and the incident's timeline when the video belongs to an open alert).
+
+    Returns the viewing and the alert whose timeline gained a "video viewed" step (to be published)."""
+    now = _now()
     viewing = VideoViewing(id=uuid.uuid4(), session_id=vs.id, org_id=vs.org_id, senior_id=vs.senior_id,
                            viewer_id=principal.user_id, viewer_role=principal.role.value, peer_id=peer_id, ip=ip,
-                           started_at=_now())
+                           started_at=now)
     session.add(viewing)
     record(session, action="video.viewing_started", entity="senior", entity_id=vs.senior_id, org_id=vs.org_id,
            actor_id=principal.user_id, ip=ip, peer_id=peer_id, session_id=vs.id, reason=vs.reason)
+    alert = await session.get(Alert, vs.alert_id) if vs.alert_id else None
+    if alert is not None and alert.closed_at is None:
+        viewer = await session.get(User, principal.user_id)
+        name = viewer.name if viewer else "unknown viewer"
+        add_timeline(session, alert, "video_viewed", f"live video viewed by {name} ({principal.role.value})",
+                     at=now, actor_id=principal.user_id, peer_id=peer_id, session_id=str(vs.id))
+    else:
+        alert = None
     await session.commit()
-    return viewing
+    return viewing, alert
 
 
 async def end_viewing(session: AsyncSession, peer_id: str, reason: str) -> VideoViewing | None:

@@ -20,6 +20,7 @@ import redis.exceptions
 import socketio
 
 from seniorsafe.accounts.security import Principal
+from seniorsafe.alerts.lifecycle import publish_alert
 from seniorsafe.bus import Bus
 from seniorsafe.deps import AppState, authenticate
 from seniorsafe.errors import Problem
@@ -139,9 +140,11 @@ class Signaling:
                     await session.rollback()
                     return {"error": "unavailable", "detail": "the robot's camera is not connected"}
                 peer_id = uuid.uuid4().hex
-                await service.start_viewing(session, principal, vs, peer_id, sess.get("ip"))
+                _viewing, alert = await service.start_viewing(session, principal, vs, peer_id, sess.get("ip"))
         except (ValueError, Problem) as exc:
             return {"error": getattr(exc, "type_slug", "invalid"), "detail": str(exc)}
+        if alert is not None:
+            await publish_alert(self.bus, alert, "alert.updated")  # open incident pages show "video viewed"
         await self._add_peer(peer_id, sid, robot.id, str(senior_id))
         policy = data.get("ice_transport_policy", "all")
         await self.sio.emit("webrtc.viewer_joined", {
