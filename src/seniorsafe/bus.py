@@ -6,12 +6,16 @@ never see each other's data.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+import hiredis
 import orjson
 import redis.asyncio as aioredis
 
 from seniorsafe.config import Settings
+
+REVOCATIONS_CHANNEL = "revocations"  # session ids, published when a session is signed out
 
 
 class Bus:
@@ -22,12 +26,32 @@ class Bus:
         self.redis: aioredis.Redis = client or aioredis.from_url(
             settings.redis_url, decode_responses=False, socket_timeout=None, socket_connect_timeout=5,
             health_check_interval=30)
+        # Called with the session id when this process signs a session out, before other processes hear of it.
+        self.on_session_revoked: list[Callable[[str], None]] = []
 
     def key(self, *parts: object) -> str:
         return self.prefix + ":".join(str(p) for p in parts)
 
     async def publish(self, channel: str, payload: dict[str, Any]) -> None:
         await self.redis.publish(self.key("pub", channel), orjson.dumps(payload))
+
+    async def pipelined(self, commands: list[tuple[Any, ...]]) -> list[Any]:
+        """Run many commands in one round trip, encoded by hiredis (C) instead of redis-py's Python encoder.
+
+        For the hot paths (ingest appends ~30 arguments per event): the same as a non-transactional pipeline, at a
+        fraction of the CPU. An error reply raises after the connection is dropped (its other replies unread)."""
+        if not commands:
+            return []
+        pool = self.redis.connection_pool
+        conn = await pool.get_connection()
+        try:
+            await conn.send_packed_command(b"".join([hiredis.pack_command(c) for c in commands]))
+            return [await conn.read_response() for _ in commands]
+        except BaseException:
+            await conn.disconnect()
+            raise
+        finally:
+            await pool.release(conn)
 
     async def hit_counter(self, name: str, window_seconds: int) -> int:
         """Increment a fixed-window counter and return its value."""
@@ -46,7 +70,14 @@ class Bus:
         await self.redis.delete(self.key("rl", name))
 
     async def mark_revoked(self, kind: str, ident: str, ttl_seconds: int) -> None:
-        await self.redis.set(self.key("revoked", kind, ident), b"1", ex=max(ttl_seconds, 1))
+        pipe = self.redis.pipeline()
+        pipe.set(self.key("revoked", kind, ident), b"1", ex=max(ttl_seconds, 1))
+        if kind == "session":  # api processes keep "not revoked" answers in memory: tell them (SessionGuard)
+            pipe.publish(self.key("pub", REVOCATIONS_CHANNEL), ident.encode())
+        await pipe.execute()
+        if kind == "session":
+            for forget in self.on_session_revoked:
+                forget(ident)
 
     async def is_revoked(self, kind: str, ident: str) -> bool:
         return bool(await self.redis.exists(self.key("revoked", kind, ident)))

@@ -32,6 +32,13 @@ class HubInfo:
     active: bool
     sensors: dict[str, SensorInfo] = field(default_factory=dict)
     loaded_at: float = 0.0
+    # The ids as text, made once: every event of the hub carries them to the stream and the live channel.
+    org_s: str = field(init=False)
+    home_s: str = field(init=False)
+    senior_s: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.org_s, self.home_s, self.senior_s = str(self.org_id), str(self.home_id), str(self.senior_id)
 
 
 class Directory:

@@ -51,6 +51,10 @@ def iso(ts: datetime) -> str:
     return ts.isoformat().replace("+00:00", "Z")
 
 
+def _flat(fields: dict[Any, Any]) -> list[Any]:
+    return [x for pair in fields.items() for x in pair]
+
+
 class LiveFanout:
     def __init__(self, bus: Bus) -> None:
         self.bus = bus
@@ -59,17 +63,13 @@ class LiveFanout:
     async def emit(self, stream: list[dict[Any, Any]], states: list[tuple[str, str, float, bytes]],
                    live: list[tuple[str, dict[str, Any]]], metrics: dict[str, int]) -> None:
         """One pipelined round trip: stream entries, live notifications, metric counters; then the state CAS."""
-        pipe = self.bus.redis.pipeline(transaction=False)
         skey = stream_key(self.bus)
-        for fields in stream:
-            pipe.xadd(skey, fields, maxlen=STREAM_MAXLEN, approximate=True)
-        for channel, message in live:
-            pipe.publish(self.bus.key("pub", channel), orjson.dumps(message))
+        xadd = ("XADD", skey, "MAXLEN", "~", STREAM_MAXLEN, "*")
+        commands: list[tuple[Any, ...]] = [(*xadd, *_flat(fields)) for fields in stream]
+        commands += [("PUBLISH", self.bus.key("pub", channel), orjson.dumps(message)) for channel, message in live]
         mkey = self.bus.key("metrics", "ingest")
-        for name, count in metrics.items():
-            if count:
-                pipe.hincrby(mkey, name, count)
-        await pipe.execute()
+        commands += [("HINCRBY", mkey, name, count) for name, count in metrics.items() if count]
+        await self.bus.pipelined(commands)
         if states:
             keys = [k for k, _, _, _ in states]
             args: list[Any] = []

@@ -290,7 +290,7 @@ class IngestCore:
             # append: it goes to the stream again, marked redelivered (consumers dedupe by hub + seq).
             stream.append(_stream_fields(c))
             if c.new and not c.late:
-                live.append((activity_channel(c.hub.senior_id), _live_payload(c)))
+                live.append((activity_channel(c.hub.senior_s), _live_payload(c)))
         reasons = Counter(f"dead_letter.{r.reason}" for r in result.rejected)
         metrics = {"events_stored": result.stored, "duplicates": result.duplicates, "late": result.late,
                    "dead_letters": len(result.rejected), **reasons}
@@ -333,13 +333,13 @@ def _battery_and_silence(cands: list[Candidate], prior: dict[int, _Prior]) -> li
 
 def _stream_fields(c: Candidate) -> dict[str, Any]:
     return {"hub": c.hub.hub_id, "seq": c.ev.seq, "sensor": c.sensor.sensor_id, "sensor_pk": c.sensor.pk,
-            "kind": c.sensor.kind, "room": c.sensor.room, "home": str(c.hub.home_id),
-            "senior": str(c.hub.senior_id), "org": str(c.hub.org_id), "ts": repr(c.ev.ts.timestamp()),
+            "kind": c.sensor.kind, "room": c.sensor.room, "home": c.hub.home_s,
+            "senior": c.hub.senior_s, "org": c.hub.org_s, "ts": repr(c.ev.ts.timestamp()),
             "value": repr(c.ev.value), "late": "1" if c.late else "0",
             "redelivered": "0" if c.new else "1"}
 
 
 def _live_payload(c: Candidate) -> dict[str, Any]:
-    return {"senior_id": str(c.hub.senior_id), "home_id": str(c.hub.home_id), "hub_id": c.hub.hub_id,
+    return {"senior_id": c.hub.senior_s, "home_id": c.hub.home_s, "hub_id": c.hub.hub_id,
             "sensor": c.sensor.sensor_id, "kind": c.sensor.kind, "room": c.sensor.room, "value": c.ev.value,
             "ts": iso(c.ev.ts), "seq": c.ev.seq}
