@@ -206,6 +206,8 @@ def main() -> None:
             "p99_ms": round(percentile(lat, 99) * 1000, 2), "requests": len(lat), "errors": result["errors"],
             "clients": args.clients, "seniors": args.seniors, "seconds": args.seconds,
             "workers": 1, "baseline_healthz_rps": round(baseline_rps, 1),
+            "baseline_healthz_p99_ms": round(percentile(baseline["latencies"], 99) * 1000, 2),
+            "load_average_1m": round(os.getloadavg()[0], 2),
             "ratio_vs_healthz": round(rps / baseline_rps, 3) if baseline_rps else None,
         }))
     finally:

@@ -8,8 +8,14 @@ detector raises the alert, the dashboards receive `alert.opened`.
 
 Measures event → dashboard (`sensor.activity` receipt minus the event's hub timestamp) and decisive event →
 alert on dashboard (button timestamp → `alert.opened` receipt). Progress on stderr; last line on stdout:
-{"clients", "event_to_dashboard_p50_ms", "event_to_dashboard_p99_ms", "button_to_alert_p99_ms", ...}.
+{"clients", "event_to_dashboard_p50_ms", "event_to_dashboard_p99_ms", "button_to_alert_p99_ms", ...,
+"cpu_percent": {part: % of one core during the load}, "loadavg_1m_before", "loadavg_1m_after"}.
 Targets: 2,000 clients on one api worker, event → dashboard p99 <= 100 ms, button → alert p99 <= 250 ms.
+
+The client processes (--client-procs, default 2) decode with orjson and stop when the main process says the
+load is over (results are drained while the generator runs, so a slow start cannot deadlock the queue). On 2
+shared cores each client process used ~10 % of a core at 2,000 events/s: the clients are not the tail here;
+compare `cpu_percent` and the load average between runs.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ import contextlib
 import json
 import multiprocessing as mp
 import os
+import queue
 import socket
 import subprocess
 import sys
@@ -96,15 +103,17 @@ def load_data(dsn: str, homes: int, staff: int) -> tuple[uuid.UUID, list[uuid.UU
 # ---------------------------------------------------------------- clients
 
 
-async def _clients(url: str, tokens: list[str], watch: list[str], seconds: float, q: Any, progress: Any) -> None:
+async def _clients(url: str, tokens: list[str], watch: list[str], stop: Any, q: Any, progress: Any) -> None:
     import socketio
 
     activity: list[float] = []
     alerts: list[tuple[str, float]] = []
     connected = 0
 
+    from seniorsafe.realtime.server import OrjsonCodec
+
     def make(i: int) -> socketio.AsyncClient:
-        sio = socketio.AsyncClient(reconnection=False)
+        sio = socketio.AsyncClient(reconnection=False, json=OrjsonCodec)  # the stdlib json would be our own tail
 
         async def on_activity(data: dict[str, Any]) -> None:
             ts = datetime.fromisoformat(data["data"]["ts"].replace("Z", "+00:00")).timestamp()
@@ -130,8 +139,7 @@ async def _clients(url: str, tokens: list[str], watch: list[str], seconds: float
         await asyncio.gather(*(connect(i) for i in range(start, min(start + 50, len(socks)))))
         progress.value = connected
     progress.value = -connected  # negative: all connected, start measuring
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
+    while not stop.is_set():  # the main process says when the load (and its tail) is over
         await asyncio.sleep(0.5)
         progress.value = -max(1, len(activity))
     q.put({"activity": activity, "alerts": alerts, "connected": connected})
@@ -140,8 +148,8 @@ async def _clients(url: str, tokens: list[str], watch: list[str], seconds: float
             await s.disconnect()
 
 
-def client_process(url: str, tokens: list[str], watch: list[str], seconds: float, q: Any, progress: Any) -> None:
-    asyncio.run(_clients(url, tokens, watch, seconds, q, progress))
+def client_process(url: str, tokens: list[str], watch: list[str], stop: Any, q: Any, progress: Any) -> None:
+    asyncio.run(_clients(url, tokens, watch, stop, q, progress))
 
 
 # ---------------------------------------------------------------- load generator
@@ -278,12 +286,13 @@ def run(args: argparse.Namespace, dsn: str, name: str) -> dict[str, Any]:
             return tokens[(i % watched) % len(tokens)], senior
 
         q: Any = mp.Queue()
+        stop = mp.Event()
         clients: list[mp.Process] = []
         progress = [mp.Value("i", 0) for _ in range(args.client_procs)]
         per = [list(range(i, args.clients, args.client_procs)) for i in range(args.client_procs)]
         for p, idx in zip(progress, per, strict=True):
             proc = mp.Process(target=client_process, args=(
-                gw, [plan(i)[0] for i in idx], [plan(i)[1] for i in idx], args.seconds + 3, q, p))
+                gw, [plan(i)[0] for i in idx], [plan(i)[1] for i in idx], stop, q, p))
             proc.start()
             clients.append(proc)
         t0 = time.monotonic()
@@ -294,15 +303,28 @@ def run(args: argparse.Namespace, dsn: str, name: str) -> dict[str, Any]:
                 raise RuntimeError("clients did not connect within 5 minutes")
         log(f"all {args.clients} clients connected in {time.monotonic() - t0:.1f}s; sending {args.rate:.0f} ev/s")
         gen = mp.Process(target=generator_process, args=(ingest, hubs, args, env["REDIS_PREFIX"], q))
+        load_before = os.getloadavg()
         gen.start()
+        parts = {"gateway": procs[0].pid, "ingest_api": procs[1].pid, "generator": gen.pid,
+                 **({"detector": detector.pid} if detector else {}),
+                 **{f"clients_{i}": c.pid for i, c in enumerate(clients)}}
+        cpu = CpuMeter(parts)
         t1 = time.monotonic()
-        while gen.is_alive():
-            time.sleep(1)
+        results: list[dict[str, Any]] = []
+        while gen.is_alive():  # drain the queue meanwhile: a full pipe would keep the generator from exiting
+            with contextlib.suppress(queue.Empty):
+                results.append(q.get(timeout=1))
+            cpu.sample()
             log(f"load {time.monotonic() - t1:4.0f}s: received so far ~{sum(-p.value for p in progress)}")
-        results = [q.get(timeout=120) for _ in range(len(clients) + 1)]
+        time.sleep(1.0)  # deliveries still in flight
+        used = cpu.read()
+        stop.set()
+        while len(results) < len(clients) + 1:
+            results.append(q.get(timeout=120))
         for proc in [*clients, gen]:
             proc.join(timeout=30)
-        return summarise(args, results, detector is not None)
+        return {**summarise(args, results, detector is not None), "cpu_percent": used,
+                "loadavg_1m_before": round(load_before[0], 2), "loadavg_1m_after": round(os.getloadavg()[0], 2)}
     finally:
         for proc in procs:
             proc.terminate()
@@ -311,6 +333,39 @@ def run(args: argparse.Namespace, dsn: str, name: str) -> dict[str, Any]:
                 proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 proc.kill()
+
+
+class CpuMeter:
+    """CPU used by each part of the benchmark during the load phase, in % of one core (Linux /proc)."""
+
+    def __init__(self, pids: dict[str, int | None]) -> None:
+        self.pids = {name: pid for name, pid in pids.items() if pid}
+        self.start = {name: self._cpu(pid) for name, pid in self.pids.items()}
+        self.t0 = time.monotonic()
+        self.last: dict[str, tuple[float, float]] = {}
+
+    @staticmethod
+    def _cpu(pid: int) -> float:
+        """utime + stime of the process and its waited-for children, in seconds (NaN if unreadable)."""
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            return sum(int(v) for v in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+        except (OSError, ValueError, IndexError):
+            return float("nan")
+
+    def sample(self) -> None:
+        """Remember the latest reading of each live process (the generator exits before the end)."""
+        now = time.monotonic()
+        for name, pid in self.pids.items():
+            value = self._cpu(pid)
+            if value == value:  # not NaN
+                self.last[name] = (value, now)
+
+    def read(self) -> dict[str, float]:
+        self.sample()
+        return {name: round(100 * (cpu - self.start[name]) / max(1e-6, at - self.t0), 1)
+                for name, (cpu, at) in self.last.items()}
 
 
 def summarise(args: argparse.Namespace, results: list[dict[str, Any]], detector: bool) -> dict[str, Any]:

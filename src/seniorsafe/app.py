@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import hmac
 import logging
 from collections.abc import AsyncIterator
@@ -24,9 +25,10 @@ from seniorsafe.deps import AppState
 from seniorsafe.detection.api import router as detection_router
 from seniorsafe.errors import Unauthorized, document_problems, install_problem_handlers
 from seniorsafe.homes.api import router as homes_router
-from seniorsafe.middleware import RejectNul
+from seniorsafe.middleware import RejectNul, WritesRefreshReads
 from seniorsafe.monitoring import render_metrics
 from seniorsafe.notifications.api import router as notifications_router
+from seniorsafe.readcache import ReadCache
 from seniorsafe.realtime.server import Gateway
 from seniorsafe.robots.api import router as robots_router
 from seniorsafe.seniors.api import router as seniors_router
@@ -40,7 +42,9 @@ log = logging.getLogger(__name__)
 
 
 def build_state(settings: Settings) -> AppState:
-    return AppState(settings=settings, db=Database(settings), bus=Bus(settings), storage=make_storage(settings))
+    return AppState(settings=settings, db=Database(settings), bus=Bus(settings), storage=make_storage(settings),
+                    reads=ReadCache(settings.database_url, max_entries=settings.read_cache_entries,
+                                    ttl_seconds=settings.read_cache_ttl_seconds))
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -53,16 +57,24 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         state = build_state(settings)
         app.state.services = state
+        await state.reads.start()
+        await state.guard.start()
         await gateway.start(state)
         worker = WorkflowWorker(state) if settings.workflow_worker_in_api else None
         if worker:
             worker.start()
+        # Everything imported and built so far lives as long as the process: keep the collector from
+        # re-scanning it in every full collection (long pauses under load otherwise).
+        gc.collect()
+        gc.freeze()
         try:
             yield
         finally:
             if worker:
                 await worker.stop()
             await gateway.stop()
+            await state.reads.stop()
+            await state.guard.stop()
             await state.bus.close()
             await state.db.dispose()
 
@@ -75,6 +87,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     install_problem_handlers(app)
     app.add_middleware(RejectNul)
+    app.add_middleware(WritesRefreshReads)
     app.include_router(accounts_router)
     app.include_router(seniors_router)
     app.include_router(homes_router)

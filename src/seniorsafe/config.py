@@ -27,6 +27,9 @@ class Settings(BaseSettings):
     )
     db_pool_size: int = Field(20, description="connections kept open per process (requests beyond it wait)")
     db_max_overflow: int = Field(5, description="extra short-lived connections per process under bursts")
+    read_cache_entries: int = Field(20_000, description="rendered seniors list/detail responses kept per api "
+                                    "process (dropped on any committed change; 0 turns the cache off)")
+    read_cache_ttl_seconds: float = Field(30.0, description="upper bound on the age of a cached read response")
     redis_url: str = Field("redis://127.0.0.1:6379/0", description="Redis for stream, pub/sub, caches")
     redis_prefix: str = Field("ss:", description="prefix of every Redis key and channel of this deployment")
     mqtt_host: str = Field("127.0.0.1", description="MQTT broker host")

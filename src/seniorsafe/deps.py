@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from seniorsafe.accounts.security import InvalidToken, Principal, decode_access_token
+from seniorsafe.accounts.security import InvalidToken, Principal
+from seniorsafe.accounts.sessions import SessionGuard
 from seniorsafe.bus import Bus
 from seniorsafe.config import Settings
 from seniorsafe.db import Database
 from seniorsafe.errors import Forbidden, Unauthorized
+from seniorsafe.readcache import ReadCache
 from seniorsafe.storage import Storage
 
 
@@ -24,11 +26,21 @@ class AppState:
     db: Database
     bus: Bus
     storage: Storage
+    reads: ReadCache = field(default_factory=ReadCache.disabled)
+    guard: SessionGuard = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.guard = SessionGuard(self.settings, self.bus)
 
 
 def app_state(request: Request) -> AppState:
     state: AppState = request.app.state.services
     return state
+
+
+async def app_state_dependency(request: Request) -> AppState:
+    """app_state as a dependency (async: FastAPI would run a plain function in its thread pool)."""
+    return app_state(request)
 
 
 async def db_session(request: Request) -> AsyncIterator[AsyncSession]:
@@ -44,10 +56,10 @@ async def authenticate(state: AppState, token: str | None) -> Principal:
     if not token:
         raise Unauthorized("an access token is required")
     try:
-        principal, _exp = decode_access_token(state.settings, token)
+        principal = state.guard.decode(token)
     except InvalidToken as exc:
         raise Unauthorized(str(exc)) from exc
-    if await state.bus.is_revoked("session", str(principal.session_id)):
+    if await state.guard.is_revoked(principal.session_id):
         raise Unauthorized("this session has been signed out")
     return principal
 
@@ -76,7 +88,7 @@ def client_ip(request: Request) -> str | None:
 
 
 Session = Annotated[AsyncSession, Depends(db_session)]
-State = Annotated[AppState, Depends(app_state)]
+State = Annotated[AppState, Depends(app_state_dependency)]
 CurrentUser = Annotated[Principal, Depends(current_principal)]
 AdminUser = Annotated[Principal, Depends(admin_principal)]
 StaffUser = Annotated[Principal, Depends(staff_principal)]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from seniorsafe.errors import problem_response
+from seniorsafe.readcache import EVERY_ORG
 
 # PostgreSQL text and JSONB cannot hold U+0000; refuse it at the door with a clear problem, not a 500.
 NUL_MARKERS = (b"\\u0000", b"\x00")
@@ -67,3 +68,31 @@ def _replay(body: bytes) -> Receive:
         return {"type": "http.request", "body": body, "more_body": False}
 
     return receive
+
+
+class WritesRefreshReads:
+    """Read-your-writes for the read cache: a write answered by this process empties this process's cache
+    before its response leaves, so the writer's next read never shows the old data. (Other processes hear of
+    the commit from PostgreSQL within milliseconds; see readcache.py.)"""
+
+    UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+    # Sign-ins and hub uploads change nothing that the cached reads show (and hubs write all the time).
+    UNRELATED = ("/api/v1/hub/", "/api/v1/auth/")
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (scope["type"] != "http" or scope["method"] not in self.UNSAFE
+                or scope["path"].startswith(self.UNRELATED)):
+            await self.app(scope, receive, send)
+            return
+
+        async def send_after_refresh(message: Message) -> None:
+            if message["type"] == "http.response.start" and message["status"] < 400:
+                services = getattr(scope["app"].state, "services", None)
+                if services is not None:
+                    services.reads.invalidate(EVERY_ORG)
+            await send(message)
+
+        await self.app(scope, receive, send_after_refresh)

@@ -123,3 +123,13 @@ async def open_alert(state: AppState, org: Org, senior_index: int, kind: str = "
                                      home_id=None, decision=decision)
     assert alert is not None
     return alert
+
+
+async def escalate_to_all_staff(state: AppState, alert: Alert) -> None:
+    """Drive the escalation clock: level 1 (assigned staff), then level 2 (all staff on duty)."""
+    from datetime import timedelta
+
+    from seniorsafe.alerts import escalation
+
+    await escalation.tick(state, alert.opened_at)
+    await escalation.tick(state, alert.opened_at + timedelta(minutes=2, seconds=1))

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel
 from sqlalchemy import select
 
+from seniorsafe.accounts.security import Principal
 from seniorsafe.alerts import escalation, workflow
 from seniorsafe.alerts.models import Alert
 from seniorsafe.alerts.schemas import (
@@ -32,8 +33,8 @@ CONFLICT: dict[int | str, dict[str, Any]] = {
     409: {"description": "already acknowledged (by whom, when) or already resolved"}}
 
 
-def _out(alert: Alert) -> AlertOut:
-    return AlertOut.model_validate(alert)
+def _out(alert: Alert, principal: Principal) -> AlertOut:
+    return AlertOut.model_validate(workflow.alert_dict(alert, principal))
 
 
 @router.get("/alerts", response_model=AlertPage, summary="Alerts the caller may see, newest first")
@@ -48,7 +49,7 @@ async def list_alerts(
 ) -> AlertPage:
     items, next_cursor = await workflow.list_alerts(session, principal, status=status, senior_id=senior_id,
                                                     severity=severity, kind=kind, limit=limit, cursor=cursor)
-    return AlertPage(items=[_out(a) for a in items], next_cursor=next_cursor)
+    return AlertPage(items=[_out(a, principal) for a in items], next_cursor=next_cursor)
 
 
 @router.get("/alerts/{alert_id}", response_model=AlertDetail, summary="One alert with its incident timeline")
@@ -70,28 +71,28 @@ async def senior_incidents(
 @router.post("/alerts/{alert_id}/acknowledge", response_model=AlertOut, responses=CONFLICT,
              summary="Acknowledge: the first acknowledgement wins (staff, admins, the senior's guardians)")
 async def acknowledge(alert_id: uuid.UUID, principal: CurrentUser, session: Session, state: State) -> AlertOut:
-    return _out(await workflow.acknowledge(session, state.bus, principal, alert_id))
+    return _out(await workflow.acknowledge(session, state.bus, principal, alert_id), principal)
 
 
 @router.post("/alerts/{alert_id}/assign", response_model=AlertOut, responses=CONFLICT,
              summary="Give the alert to a staff member")
 async def assign(alert_id: uuid.UUID, body: AssignIn, principal: StaffUser, session: Session,
                  state: State) -> AlertOut:
-    return _out(await workflow.assign(session, state.bus, principal, alert_id, body.user_id))
+    return _out(await workflow.assign(session, state.bus, principal, alert_id, body.user_id), principal)
 
 
 @router.post("/alerts/{alert_id}/notes", response_model=AlertOut, status_code=201,
              summary="Add a note to the incident timeline")
 async def add_note(alert_id: uuid.UUID, body: NoteIn, principal: StaffUser, session: Session,
                    state: State) -> AlertOut:
-    return _out(await workflow.add_note(session, state.bus, principal, alert_id, body.text))
+    return _out(await workflow.add_note(session, state.bus, principal, alert_id, body.text), principal)
 
 
 @router.post("/alerts/{alert_id}/resolve", response_model=AlertOut, responses=CONFLICT,
              summary="Resolve with an outcome (false_alarm feeds the detection feedback)")
 async def resolve(alert_id: uuid.UUID, body: ResolveIn, principal: StaffUser, session: Session,
                   state: State) -> AlertOut:
-    return _out(await workflow.resolve(session, state.bus, principal, alert_id, body.outcome, body.note))
+    return _out(await workflow.resolve(session, state.bus, principal, alert_id, body.outcome, body.note), principal)
 
 
 class DeliveryOut(BaseModel):

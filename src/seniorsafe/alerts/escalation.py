@@ -4,7 +4,9 @@ Policy per organisation in organisations.settings["escalation"] (schemas.Escalat
 absent). Level 1 (the senior's assigned staff by default) is notified as soon as the worker sees the alert;
 after `danger_minutes`/`caution_minutes` without acknowledgement the next level is notified, and so on;
 after the last level, every level is reminded each `repeat_minutes`. `alert.escalation_level` is the last
-level notified; each round is a timeline entry "notified ..." and a bus event.
+level notified; each round is a timeline entry "notified ..." and a bus event. Staff paged at the
+"all_staff" level receive an incident-responder grant on the alert (alerts/access.py): they may open and
+handle it although the senior is not assigned to them.
 
 `tick(state, now)` takes the clock as an argument (tests drive it). `WorkflowWorker` runs the ticks (with
 device-health reconciliation and notification delivery) in one api replica at a time (a Redis lock), or in
@@ -24,6 +26,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from seniorsafe.accounts.models import Organisation
+from seniorsafe.alerts.access import GRANTING_LEVELS, grant_on_duty_staff
 from seniorsafe.alerts.lifecycle import add_timeline
 from seniorsafe.alerts.models import Alert, Severity
 from seniorsafe.alerts.schemas import EscalationLevel, EscalationPolicy
@@ -79,6 +82,8 @@ async def _escalate_one(state: AppState, session: AsyncSession, alert: Alert, po
     else:
         purpose, names = "reminder", levels
         notified = await enqueue_alert(session, state.settings, alert, [str(lv) for lv in levels], purpose, now)
+    for granting in GRANTING_LEVELS.intersection(names):  # paged staff may open and handle this incident
+        await grant_on_duty_staff(session, alert, granting, now)
     alert.escalation_level = level
     wait = timedelta(minutes=policy.repeat_minutes) if purpose == "reminder" else timeout_for(alert, policy)
     alert.next_escalation_at = now + (wait if policy.enabled else DISABLED_RECHECK)

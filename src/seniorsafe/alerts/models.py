@@ -101,6 +101,20 @@ class AlertEvent(Base):
     details: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
 
 
+class AlertResponder(Base):
+    """An incident-responder grant: a staff member paged about this alert (escalation to all staff on duty)
+    may open and handle this one alert, even if its senior is not assigned to them (migration 0008)."""
+
+    __tablename__ = "alert_responders"
+    __table_args__ = (Index("ix_alert_responders_user_id", "user_id"),)
+
+    alert_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    org_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organisations.id", ondelete="CASCADE"))
+    level: Mapped[str] = mapped_column(String(20))  # the escalation level that paged them
+    granted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
 class PersonalModelVersion(Base):
     """The model registry (FR-09): every trained personal model, its data range and metrics."""
 

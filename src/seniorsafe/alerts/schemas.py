@@ -35,7 +35,7 @@ class AlertOut(BaseModel):
     assigned_to: uuid.UUID | None
     resolved_by: uuid.UUID | None
     outcome: str | None
-    resolution_note: str | None
+    resolution_note: str | None = Field(description="internal: null for guardians")
     escalation_level: int
     next_escalation_at: datetime | None
 
@@ -51,8 +51,18 @@ class TimelineEntry(BaseModel):
     details: dict[str, Any]
 
 
+class SeniorBrief(BaseModel):
+    """What handling the incident needs to know of the person (responders paged about an unassigned senior
+    see this, not the senior's profile)."""
+
+    id: uuid.UUID
+    name: str
+    address: str | None
+
+
 class AlertDetail(AlertOut):
-    timeline: list[TimelineEntry]
+    senior: SeniorBrief
+    timeline: list[TimelineEntry] = Field(description="guardians do not see the staff's internal notes")
 
 
 class AlertPage(BaseModel):

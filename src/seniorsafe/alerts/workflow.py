@@ -1,4 +1,7 @@
-"""The people side of an alert: list, read, acknowledge (first wins), assign, note, resolve. Scoped by visible_to.
+"""The people side of an alert: list, read, acknowledge (first wins), assign, note, resolve.
+
+Scoped by `access.alert_visible_to` (the senior is visible, or the caller was paged about this incident and
+holds a responder grant). Guardians read alerts without the staff's internal notes.
 
 Every change is committed first and published on the bus (`org:{org_id}`) afterwards, as
 {"event", "org_id", "senior_id", "data": alert_payload + {"actor": {"id", "name"}, ...}}.
@@ -18,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from seniorsafe.accounts.models import Role, User
 from seniorsafe.accounts.security import Principal
+from seniorsafe.alerts.access import alert_visible_to, guardian_alert, guardian_timeline, is_responder
 from seniorsafe.alerts.lifecycle import (
     add_timeline,
     alert_payload,
@@ -29,7 +33,7 @@ from seniorsafe.alerts.models import Alert, AlertEvent, AlertStatus, Outcome
 from seniorsafe.bus import Bus
 from seniorsafe.errors import Conflict, Forbidden, Invalid, NotFound
 from seniorsafe.seniors.models import Senior, StaffAssignment
-from seniorsafe.seniors.service import get_visible_senior, visible_senior_ids, visible_to
+from seniorsafe.seniors.service import get_visible_senior
 
 OUTCOME_WORDS = {
     "resident_fine": "the resident is fine", "false_alarm": "false alarm", "help_sent": "help was sent",
@@ -42,7 +46,7 @@ def _now() -> datetime:
 
 
 def _visible_alerts(principal: Principal) -> Select[Any]:
-    return select(Alert).join(Senior, Senior.id == Alert.senior_id).where(visible_to(principal))
+    return select(Alert).where(alert_visible_to(principal))
 
 
 # ---------------------------------------------------------------- reading
@@ -99,8 +103,25 @@ async def timelines(session: AsyncSession, alert_ids: list[uuid.UUID]) -> dict[u
     return out
 
 
-def alert_dict(alert: Alert) -> dict[str, Any]:
-    return {c.key: getattr(alert, c.key) for c in Alert.__table__.columns}
+def alert_dict(alert: Alert, principal: Principal | None = None) -> dict[str, Any]:
+    """The alert's columns as the caller may read them (guardians: without the internal resolution note)."""
+    fields = {c.key: getattr(alert, c.key) for c in Alert.__table__.columns}
+    return guardian_alert(fields) if principal is not None and principal.is_guardian else fields
+
+
+async def timeline_for(session: AsyncSession, principal: Principal,
+                       alert_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[dict[str, Any]]]:
+    lines = await timelines(session, alert_ids)
+    if principal.is_guardian:
+        return {k: guardian_timeline(v, OUTCOME_WORDS) for k, v in lines.items()}
+    return lines
+
+
+async def _senior_summary(session: AsyncSession, senior_id: uuid.UUID) -> dict[str, Any]:
+    """What handling an incident needs to know of the person: who and where (not their profile)."""
+    row = (await session.execute(select(Senior.id, Senior.name, Senior.address)
+                                 .where(Senior.id == senior_id))).one()
+    return {"id": row.id, "name": row.name, "address": row.address}
 
 
 async def get_alert(session: AsyncSession, principal: Principal, alert_id: uuid.UUID,
@@ -116,7 +137,8 @@ async def get_alert(session: AsyncSession, principal: Principal, alert_id: uuid.
 
 async def alert_detail(session: AsyncSession, principal: Principal, alert_id: uuid.UUID) -> dict[str, Any]:
     alert = await get_alert(session, principal, alert_id)
-    return {**alert_dict(alert), "timeline": (await timelines(session, [alert.id]))[alert.id]}
+    return {**alert_dict(alert, principal), "senior": await _senior_summary(session, alert.senior_id),
+            "timeline": (await timeline_for(session, principal, [alert.id]))[alert.id]}
 
 
 async def senior_history(session: AsyncSession, principal: Principal, senior_id: uuid.UUID, *, limit: int,
@@ -125,8 +147,9 @@ async def senior_history(session: AsyncSession, principal: Principal, senior_id:
     await get_visible_senior(session, principal, senior_id)
     alerts, next_cursor = await list_alerts(session, principal, status="all", senior_id=senior_id, limit=limit,
                                             cursor=cursor)
-    lines = await timelines(session, [a.id for a in alerts])
-    return [{**alert_dict(a), "timeline": lines[a.id]} for a in alerts], next_cursor
+    lines = await timeline_for(session, principal, [a.id for a in alerts])
+    senior = await _senior_summary(session, senior_id)
+    return [{**alert_dict(a, principal), "senior": senior, "timeline": lines[a.id]} for a in alerts], next_cursor
 
 
 # ---------------------------------------------------------------- acting
@@ -154,7 +177,7 @@ async def acknowledge(session: AsyncSession, bus: Bus, principal: Principal, ale
     now = now or _now()
     won = await session.scalar(
         update(Alert).where(Alert.id == alert_id, Alert.acknowledged_at.is_(None), Alert.closed_at.is_(None),
-                            Alert.senior_id.in_(visible_senior_ids(principal)))
+                            alert_visible_to(principal))
         .values(acknowledged_at=now, acknowledged_by=principal.user_id, status=AlertStatus.acknowledged,
                 updated_at=now, next_escalation_at=None)
         .returning(Alert.id).execution_options(synchronize_session=False))
@@ -187,8 +210,10 @@ async def _check_assignee(session: AsyncSession, alert: Alert, user_id: uuid.UUI
         User.role.in_([Role.staff, Role.admin])))
     assigned = await session.scalar(select(StaffAssignment.user_id).where(
         StaffAssignment.senior_id == alert.senior_id, StaffAssignment.user_id == user_id))
-    if user is None or (user.role is not Role.admin and assigned is None):
-        raise Invalid("the assignee must be an active admin, or staff responsible for this senior",
+    responder = assigned is not None or await is_responder(session, alert.id, user_id)
+    if user is None or (user.role is not Role.admin and not responder):
+        raise Invalid("the assignee must be an active admin, or staff responsible for this senior or paged "
+                      "about this incident",
                       extra={"errors": [{"field": "user_id", "message": "cannot handle this senior"}]})
     return user
 

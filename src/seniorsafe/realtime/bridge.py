@@ -7,6 +7,11 @@ of another process, e.g. signaling). Channels (all under `{prefix}pub:`):
 - `org:{org_id}`: {"event", "org_id", "senior_id", "data"} from alerts.lifecycle, the workflow, robots;
 - `org:{org_id}:device_health`: telemetry's device-health items → `device.health` (and device alerts);
 - `senior:{senior_id}:activity`: telemetry's live sensor events → `sensor.activity` to watchers.
+
+The hot path never waits for the database: messages are read in batches (`subscriber.PatternSubscriber`),
+each is encoded once per audience (staff / guardians) and queued to the recipients' sockets; sensor activity
+is spliced into the packet without being parsed. Device-health items need a database look-up (the home's
+senior) and may open device alerts, so they go to a queue of their own, served by a separate task.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from sqlalchemy import select
 from seniorsafe.deps import AppState
 from seniorsafe.homes.models import Home
 from seniorsafe.realtime import rooms
+from seniorsafe.realtime.subscriber import PatternSubscriber
 
 if TYPE_CHECKING:
     from seniorsafe.realtime.server import Gateway
@@ -30,6 +36,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 HOME_CACHE_SECONDS = 300.0
+HEALTH_QUEUE_MAX = 10_000
 
 
 class Bridge:
@@ -39,61 +46,97 @@ class Bridge:
         self.base = state.bus.key("pub", "")
         self.ready = asyncio.Event()
         self._homes: dict[str, tuple[str | None, float]] = {}
+        self._health: asyncio.Queue[dict[str, Any]] = asyncio.Queue(HEALTH_QUEUE_MAX)
         self.delivered = 0
 
     async def run(self) -> None:
-        while True:
-            try:
-                await self._listen()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("bus bridge lost its subscription; reconnecting")
-                await asyncio.sleep(1.0)
+        health = asyncio.create_task(self._serve_health(), name="realtime-device-health")
+        try:
+            while True:
+                try:
+                    await self._listen()
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    log.exception("bus bridge lost its subscription; reconnecting")
+                    await asyncio.sleep(1.0)
+        finally:
+            health.cancel()
 
     async def _listen(self) -> None:
-        pubsub = self.state.bus.redis.pubsub(ignore_subscribe_messages=True)
+        subscriber = PatternSubscriber(self.state.settings.redis_url, [self.base + "org:*", self.base + "senior:*"])
+        waiter = asyncio.create_task(self._mark_ready(subscriber))
+        skip = len(self.base)
         try:
-            await pubsub.psubscribe(self.base + "org:*", self.base + "senior:*")
-            self.ready.set()
-            async for message in pubsub.listen():
-                if message.get("type") == "pmessage":
-                    await self._dispatch(message["channel"].decode()[len(self.base):], message["data"])
+            async for batch in subscriber.batches():
+                for channel, raw in batch:
+                    self._dispatch(channel[skip:].decode(), raw)
+                await asyncio.sleep(0)  # let the sockets' writers run between batches
         finally:
-            await pubsub.aclose()
+            waiter.cancel()
 
-    async def _dispatch(self, channel: str, raw: bytes) -> None:
+    async def _mark_ready(self, subscriber: PatternSubscriber) -> None:
+        await subscriber.subscribed.wait()
+        self.ready.set()
+
+    def _dispatch(self, channel: str, raw: bytes) -> None:
         try:
             parts = channel.split(":")
             if parts[0] == "senior" and len(parts) == 3 and parts[2] == "activity":
-                await self._activity(parts[1], raw)
+                self._activity(parts[1], raw)
             elif parts[0] == "org" and len(parts) == 2:
-                await self._org_event(orjson.loads(raw))
+                self._org_event(orjson.loads(raw))
             elif parts[0] == "org" and len(parts) == 3 and parts[2] == "device_health":
-                await self._device_health(orjson.loads(raw))
+                self._health.put_nowait(orjson.loads(raw))
+        except asyncio.QueueFull:
+            log.error("device-health queue full; item on %s dropped (the reconciler catches up)", channel)
         except Exception:
             log.exception("bus message on %s could not be routed", channel)
 
-    async def _activity(self, senior_id: str, raw: bytes) -> None:
+    def _activity(self, senior_id: str, raw: bytes) -> None:
         room = rooms.watch_room(senior_id)
-        if not self.gateway.has_local_members(room):
+        if not self.gateway.has_local_members(room) or not (raw.startswith(b"{") and raw.endswith(b"}")):
             return
-        data = orjson.loads(raw)
-        await self.gateway.emit_local("sensor.activity", {"event": "sensor.activity", "senior_id": senior_id,
-                                                          "data": data}, room)
+        # {"event": "sensor.activity", "senior_id", "data": <the bus message as published>}, never re-encoded.
+        packet = (b'2["sensor.activity",{"event":"sensor.activity","senior_id":' + orjson.dumps(senior_id)
+                  + b',"data":' + raw + b"}]").decode()
+        self.gateway.send_packet(packet, room)
         self.delivered += 1
 
-    async def _org_event(self, message: dict[str, Any]) -> None:
+    def _org_event(self, message: dict[str, Any]) -> None:
         event = message.get("event")
         if not isinstance(event, str) or "org_id" not in message:
             return
-        await self.gateway.emit_local(event, message, rooms.event_rooms(message["org_id"], message.get("senior_id")))
+        self._to_audiences(event, message, message["org_id"], message.get("senior_id"),
+                           rooms.alert_id_of(message))
         self.delivered += 1
+
+    def _to_audiences(self, event: str, message: dict[str, Any], org_id: Any, senior_id: Any,
+                      alert_id: str | None = None) -> None:
+        """Staff (admins, assigned staff, paged responders) get the message; guardians their version of it."""
+        self.gateway.emit_local_nowait(event, message, rooms.staff_rooms(org_id, senior_id, alert_id))
+        if not senior_id:
+            return
+        family = rooms.family_room(senior_id)
+        if self.gateway.has_local_members(family):
+            redacted = rooms.for_family(message)
+            if redacted is not None:
+                self.gateway.emit_local_nowait(event, redacted, family)
+
+    # ------------------------------------------------------------ device health (off the hot path)
+
+    async def _serve_health(self) -> None:
+        while True:
+            item = await self._health.get()
+            try:
+                await self._device_health(item)
+            except Exception:
+                log.exception("device-health item %s could not be handled", item.get("id"))
 
     async def _device_health(self, item: dict[str, Any]) -> None:
         senior_id = await self._senior_of_home(item.get("home_id"))
         message = {"event": "device.health", "org_id": item.get("org_id"), "senior_id": senior_id, "data": item}
-        await self.gateway.emit_local("device.health", message, rooms.event_rooms(item.get("org_id"), senior_id))
+        self._to_audiences("device.health", message, item.get("org_id"), senior_id)
         from seniorsafe.alerts.device_health import handle_health_item
 
         await handle_health_item(self.state, item, senior_id)

@@ -14,7 +14,6 @@ from typing import Any
 import orjson
 import socketio
 from engineio import packet as eio_packet
-from socketio import packet as sio_packet
 
 from seniorsafe.accounts.security import InvalidToken, Principal, decode_access_token
 from seniorsafe.config import Settings
@@ -94,13 +93,17 @@ class Gateway:
         return self._state
 
     async def start(self, state: AppState) -> None:
+        from seniorsafe.realtime.access import AccessListener
         from seniorsafe.realtime.bridge import Bridge
 
         self._state = state
         self.bridge = Bridge(self, state)
+        self.access = AccessListener(self.settings.database_url, self.refresh_user, self.refresh_all)
         self._tasks = [asyncio.create_task(self.bridge.run(), name="realtime-bridge"),
+                       asyncio.create_task(self.access.run(), name="realtime-access"),
                        asyncio.create_task(self._check_sessions_forever(), name="realtime-sessions")]
         await self.bridge.ready.wait()
+        await self.access.ready.wait()
 
     async def stop(self) -> None:
         for task in self._tasks:
@@ -115,22 +118,29 @@ class Gateway:
     # ------------------------------------------------------------ emitting
 
     async def emit_local(self, event: str, data: Any, room: str | list[str]) -> int:
-        """Emit only to the sockets of this process (the bridge runs in every process: no double delivery).
+        """Emit only to the sockets of this process (the bridge runs in every process: no double delivery)."""
+        return self.emit_local_nowait(event, data, room)
 
-        The packet is encoded once and queued to each socket in turn (cheaper than the manager's task per
-        recipient); returns the number of local recipients."""
-        participants = list(self.sio.manager.get_participants("/", room))
-        if not participants:
-            return 0
-        encoded = self.sio.packet_class(sio_packet.EVENT, namespace="/", data=[event, data]).encode()
-        send = getattr(self.sio, "_send_eio_packet", None)
-        if not isinstance(encoded, str) or send is None:  # binary payloads, or a python-socketio without it
-            await socketio.AsyncManager.emit(self.sio.manager, event, data, namespace="/", room=room)
-            return len(participants)
-        message = eio_packet.Packet(eio_packet.MESSAGE, encoded)
-        for _, eio_sid in participants:
-            await send(eio_sid, message)
-        return len(participants)
+    def emit_local_nowait(self, event: str, data: Any, room: str | list[str]) -> int:
+        """`emit_local` without awaiting: the packet is encoded once and queued to each local recipient."""
+        return self.send_packet(encode_event(event, data), room)
+
+    def send_packet(self, text: str, room: str | list[str]) -> int:
+        """Queue an encoded Socket.IO packet (`encode_event`) to this process's sockets in `room` (a socket in
+        several of the rooms gets it once). Straight onto each engine.io socket's send queue, which its writer
+        task drains (no coroutine per recipient); the library's own coroutine where that is not available."""
+        message = eio_packet.Packet(eio_packet.MESSAGE, text)
+        sockets: dict[str, Any] = getattr(self.sio.eio, "sockets", {})
+        count = 0
+        for _, eio_sid in self.sio.manager.get_participants("/", room):
+            sock = sockets.get(eio_sid)
+            queue = getattr(sock, "queue", None)
+            if queue is not None and not getattr(sock, "closed", True):
+                queue.put_nowait(message)
+            else:
+                self.sio.start_background_task(self.sio.eio.send_packet, eio_sid, message)
+            count += 1
+        return count
 
     def has_local_members(self, room: str) -> bool:
         return bool(self.sio.manager.rooms.get("/", {}).get(room))
@@ -168,9 +178,12 @@ class Gateway:
 
     async def _connect_user(self, sid: str, token: Any) -> None:
         principal, exp = await self._verify(token)
+        # Into the user's room first: an access change committed from now on finds this socket and refreshes
+        # it, and anything committed before is already in what rooms_for reads.
+        self.users[sid] = UserSession(principal, exp)
+        await self.sio.enter_room(sid, rooms.user_room(principal.user_id))
         async with self.state.db.sessions() as session:
             joined = await rooms.rooms_for(session, principal)
-        self.users[sid] = UserSession(principal, exp)
         for room in joined:
             await self.sio.enter_room(sid, room)
         self.sio.start_background_task(self._send_snapshot, sid)
@@ -238,19 +251,33 @@ class Gateway:
         return {"ok": True, "snapshot": await self._snapshot(user.principal)}
 
     async def _on_rooms_refresh(self, sid: str, data: Any = None) -> dict[str, Any]:
-        """Re-compute the rooms after assignments changed (the dashboard calls it after editing assignments)."""
+        """Re-compute the rooms on request (access changes are also applied live: realtime/access.py)."""
         user = self.users.get(sid)
         if user is None:
             return {"ok": False, "error": "not a user session"}
         await self._refresh_rooms(sid, user)
         return {"ok": True}
 
+    async def refresh_user(self, user_id: uuid.UUID) -> None:
+        """Re-compute the rooms of every local socket of this user (their access changed)."""
+        sids = [sid for sid, _ in self.sio.manager.get_participants("/", rooms.user_room(user_id))]
+        for sid in sids:
+            user = self.users.get(sid)
+            if user is not None:
+                await self._refresh_rooms(sid, user)
+
+    async def refresh_all(self) -> None:
+        for sid, user in list(self.users.items()):
+            await self._refresh_rooms(sid, user)
+
     async def _refresh_rooms(self, sid: str, user: UserSession) -> None:
         async with self.state.db.sessions() as session:
             wanted = set(await rooms.rooms_for(session, user.principal))
             lost_watch = [s for s in user.watched if not await rooms.may_view(session, user.principal,
                                                                                uuid.UUID(s))]
-        current = {r for r in self.sio.rooms(sid) if r.startswith(("senior:", "org:", "user:"))}
+        if sid not in self.users:  # disconnected meanwhile
+            return
+        current = {r for r in self.sio.rooms(sid) if r.startswith(rooms.MANAGED_PREFIXES)}
         for room in current - wanted:
             await self.sio.leave_room(sid, room)
         for room in wanted - current:
@@ -258,6 +285,8 @@ class Gateway:
         for senior in lost_watch:
             user.watched.discard(senior)
             await self.sio.leave_room(sid, rooms.watch_room(senior))
+        if current != wanted:
+            await self.emit_local("access.changed", rooms.access_change(current, wanted), sid)
 
     # ------------------------------------------------------------ session checks
 
@@ -288,6 +317,11 @@ class Gateway:
                 self.users.pop(sid, None)
                 dropped += 1
         return dropped
+
+
+def encode_event(event: str, data: Any) -> str:
+    """The Socket.IO EVENT packet for the default namespace: `2["<event>",<data>]` (what `sio.emit` sends)."""
+    return "2" + orjson.dumps([event, data], default=str).decode()
 
 
 def _uuid(value: Any) -> uuid.UUID | None:

@@ -1,4 +1,5 @@
-"""The `snapshot` a client receives on connect: visible seniors' risk, open alerts, hub and device health."""
+"""The `snapshot` a client receives on connect: visible seniors' risk, open alerts (including incidents the
+user was paged about, alerts.access), hub and device health."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from seniorsafe.accounts.security import Principal
+from seniorsafe.alerts.access import alert_visible_to
 from seniorsafe.alerts.lifecycle import alert_payload
 from seniorsafe.alerts.models import Alert
 from seniorsafe.homes.models import Home, Hub, Sensor
@@ -32,8 +34,7 @@ async def _seniors(session: AsyncSession, principal: Principal) -> list[dict[str
 
 async def _open_alerts(session: AsyncSession, principal: Principal) -> list[dict[str, Any]]:
     alerts = await session.scalars(
-        select(Alert).join(Senior, Senior.id == Alert.senior_id)
-        .where(Alert.closed_at.is_(None), visible_to(principal)).order_by(Alert.opened_at.desc()))
+        select(Alert).where(Alert.closed_at.is_(None), alert_visible_to(principal)).order_by(Alert.opened_at.desc()))
     return [alert_payload(a) for a in alerts]
 
 

@@ -28,16 +28,16 @@ router = APIRouter(prefix="/api/v1/seniors", tags=["seniors"])
 
 @router.get("", response_model=SeniorPage, summary="Seniors the caller may see, most urgent first")
 async def list_seniors(
-    principal: CurrentUser, session: Session,
+    principal: CurrentUser, state: State,
     risk: Annotated[list[RiskLevel] | None, Query(description="keep only these risk levels")] = None,
     q: Annotated[str | None, Query(max_length=100, description="part of the name")] = None,
     sort: Literal["urgency", "name"] = "urgency",
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(max_length=500)] = None,
 ) -> Response:
-    items, next_cursor = await service.list_seniors(session, principal, risk=risk, q=q, sort=sort, limit=limit,
-                                                    cursor=cursor)
-    return fast_json({"items": items, "next_cursor": next_cursor})
+    body = await service.list_seniors_json(state.db, state.reads, principal, risk=risk, q=q, sort=sort, limit=limit,
+                                           cursor=cursor)
+    return Response(body, media_type="application/json")
 
 
 @router.post("", response_model=SeniorDetail, status_code=201, summary="Register a senior")
@@ -47,15 +47,16 @@ async def create_senior(body: SeniorCreate, principal: AdminUser, request: Reque
 
 
 @router.get("/{senior_id}", response_model=SeniorDetail, summary="A senior's profile, guardians and staff")
-async def get_senior(senior_id: uuid.UUID, principal: CurrentUser, session: Session) -> Response:
-    return fast_json(await service.senior_detail(session, principal, senior_id))
+async def get_senior(senior_id: uuid.UUID, principal: CurrentUser, state: State) -> Response:
+    body = await service.senior_detail_json(state.db, state.reads, principal, senior_id)
+    return Response(body, media_type="application/json")
 
 
 @router.patch("/{senior_id}", response_model=SeniorDetail, summary="Update a senior's profile")
 async def update_senior(senior_id: uuid.UUID, body: SeniorUpdate, principal: StaffUser, request: Request,
                         session: Session) -> Response:
     await service.update_senior(session, principal, senior_id, body, client_ip(request))
-    return await get_senior(senior_id, principal, session)
+    return fast_json(await service.senior_detail(session, principal, senior_id))
 
 
 @router.delete("/{senior_id}", status_code=204, summary="Delete a senior and everything of theirs")

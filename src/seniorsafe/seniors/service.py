@@ -35,9 +35,11 @@ from seniorsafe.accounts.models import Role, User
 from seniorsafe.accounts.security import Principal
 from seniorsafe.audit.service import record
 from seniorsafe.config import Settings
-from seniorsafe.db import Precompiled
+from seniorsafe.db import Database, Precompiled
 from seniorsafe.errors import Invalid, NotFound, PayloadTooLarge, UnsupportedMedia
 from seniorsafe.homes.models import Home
+from seniorsafe.readcache import ReadCache
+from seniorsafe.responses import dumps
 from seniorsafe.seniors.models import RISK_RANK, Guardian, RiskLevel, Senior, StaffAssignment
 from seniorsafe.seniors.schemas import GuardianIn, GuardianUpdate, SeniorCreate, SeniorUpdate
 from seniorsafe.storage import ObjectNotFound, Storage
@@ -165,6 +167,26 @@ async def list_seniors(
     return items, next_cursor
 
 
+def _cache_scope(principal: Principal) -> tuple[str, uuid.UUID]:
+    """Who shares cached reads: an organisation's admins see the same; staff and guardians each their own."""
+    return principal.role.value, principal.org_id if principal.is_admin else principal.user_id
+
+
+async def list_seniors_json(
+    db: Database, reads: ReadCache, principal: Principal, *, risk: list[RiskLevel] | None, q: str | None,
+    sort: str, limit: int, cursor: str | None,
+) -> bytes:
+    """The list page as JSON, from the read cache when nothing it shows has changed since it was rendered."""
+    async def render() -> bytes:
+        async with db.sessions() as session:
+            items, next_cursor = await list_seniors(session, principal, risk=risk, q=q, sort=sort, limit=limit,
+                                                    cursor=cursor)
+        return dumps({"items": items, "next_cursor": next_cursor})
+
+    key = ("list", *_cache_scope(principal), tuple(sorted(risk or ())), q, sort, limit, cursor)
+    return await reads.get_or_render(principal.org_id, key, render)
+
+
 def summary_dict(row: Any) -> dict[str, Any]:
     """A list item from a row (a mapping: asyncpg record or ORM object's attributes)."""
     return {
@@ -221,6 +243,15 @@ async def senior_detail(session: AsyncSession, principal: Principal, senior_id: 
                                            "video_consent", "created_at", "updated_at", "guardians", "staff",
                                            "home_id")})
     return data
+
+
+async def senior_detail_json(db: Database, reads: ReadCache, principal: Principal, senior_id: uuid.UUID) -> bytes:
+    """senior_detail as JSON, from the read cache when nothing it shows has changed since it was rendered."""
+    async def render() -> bytes:
+        async with db.sessions() as session:
+            return dumps(await senior_detail(session, principal, senior_id))
+
+    return await reads.get_or_render(principal.org_id, ("detail", *_cache_scope(principal), senior_id), render)
 
 
 async def _check_staff_members(session: AsyncSession, principal: Principal, user_ids: list[uuid.UUID]) -> None:
