@@ -3,7 +3,8 @@
 Covers: sign-in (and the token kept out of storage, silent refresh on reload, sign-out), the seniors
 list sorted by urgency with filter and search, a senior's detail, the guardian view limited to their
 own relative, isolation between organisations, an admin registering a hub and seeing its credential
-once, the language switch, the phone layout, and axe-core accessibility checks of the main screens.
+once, an admin changing detection thresholds (organisation and one senior) and the robot preferences, the
+language switch, the phone layout, and axe-core accessibility checks of the main screens.
 Live alerts (real detector) and robot video are in test_live.py.
 """
 
@@ -202,6 +203,64 @@ async def test_admin_registers_hub_and_sees_credential_once(page: Any, org: Org)
     await page.goto(f"/seniors/{s0['id']}")
     await page.get_by_test_id("rooms").get_by_text("주방").wait_for()
     assert not page.errors, page.errors
+
+
+async def test_admin_changes_detection_thresholds(new_page: Any, org: Org, session_client: Any) -> None:
+    admin = org.h(org.admin)
+    page = await new_page()
+    await sign_in(page, org.admin["email"], PASSWORD)
+    await page.get_by_role("link", name="관리").click()
+    await page.get_by_role("link", name="정책").click()
+    form = page.get_by_test_id("thresholds-org")
+    # every field has a label with its unit, and the default it falls back to
+    field = form.get_by_label("화장실 장시간 체류 한도")
+    await field.wait_for()
+    assert await field.get_attribute("placeholder") == "40 분 (기본값)"
+    await field.fill("25")
+    await form.get_by_label("무활동 한도").fill("8")
+    await form.get_by_role("button", name="저장").click()
+    await form.get_by_role("status").filter(has_text="저장되었습니다").wait_for()
+    r = await session_client.get("/api/v1/organisation/detection-thresholds", headers=admin)
+    assert r.json()["organisation"] == {"bathroom_stay_min": 25, "no_activity_hours": 8}
+    assert r.json()["effective"]["bathroom_stay_min"] == 25
+
+    # a bad value is refused with the field named, nothing changes
+    await form.get_by_label("비활동 민감도 (위험)").fill("2")
+    await form.get_by_role("button", name="저장").click()
+    await form.get_by_role("alert").filter(has_text="inactivity_danger_p").wait_for()
+    r = await session_client.get("/api/v1/organisation/detection-thresholds", headers=admin)
+    assert "inactivity_danger_p" not in r.json()["organisation"]
+
+    # the robot preferences: keyboard toggles
+    early = page.get_by_label("주의 알림에도 로봇 조기 확인")
+    await early.focus()
+    await page.keyboard.press("Space")
+    await page.get_by_test_id("robot-settings").get_by_role("status").filter(has_text="저장되었습니다").wait_for()
+    r = await session_client.get("/api/v1/organisation/robot-settings", headers=admin)
+    assert r.json() == {"auto_dispatch": True, "early_check": True}
+
+    # one senior's own override, on the senior's page, over the organisation's 25 min
+    s0 = org.seniors[0]
+    await page.goto(f"/seniors/{s0['id']}")
+    senior_form = page.get_by_test_id("thresholds-senior")
+    field = senior_form.get_by_label("화장실 장시간 체류 한도")
+    await field.wait_for()
+    assert (await field.get_attribute("placeholder") or "").startswith("25 분")
+    await field.fill("15")
+    await senior_form.get_by_label("야간 외출 후 귀가 대기").fill("20")
+    await senior_form.get_by_role("button", name="저장").click()
+    await senior_form.get_by_role("status").filter(has_text="저장되었습니다").wait_for()
+    r = await session_client.get(f"/api/v1/seniors/{s0['id']}/detection-thresholds", headers=admin)
+    assert r.json()["senior"] == {"bathroom_stay_min": 15, "night_exit_return_min": 20}
+    assert r.json()["effective"]["bathroom_stay_min"] == 15 and r.json()["effective"]["no_activity_hours"] == 8
+    assert not page.errors, page.errors
+
+    # staff see the senior's page without the form (changing thresholds is for admins)
+    staff_page = await new_page()
+    await sign_in(staff_page, org.staff1["email"], PASSWORD)
+    await staff_page.goto(f"/seniors/{s0['id']}")
+    await staff_page.locator("#model [data-testid=model-status]").wait_for()
+    assert await staff_page.get_by_test_id("thresholds-senior").count() == 0
 
 
 async def test_language_switch(page: Any, org_a: Org) -> None:

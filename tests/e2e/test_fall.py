@@ -2,8 +2,8 @@
 the robot dispatcher and a simulated robot (real MQTT through a private Mosquitto, real WebRTC), the dashboard.
 
 1. A home with the demo sensors, a hub and a robot is registered through the API; the senior's bathroom-stay
-   limit is set short (`seniors.settings.detection_thresholds`, see BATHROOM_STAY_MIN) and the organisation's
-   automatic robot check is on (`organisations.settings.robot.auto_dispatch`).
+   limit is set short by the admin (`PUT /api/v1/seniors/{id}/detection-thresholds`, see BATHROOM_STAY_MIN) and
+   the organisation's automatic robot check is on (`PUT /api/v1/organisation/robot-settings`).
 2. `seniorsafe detect`, `seniorsafe robots` and `seniorsafe robot-sim --scenario fall --person-room bathroom`
    run as processes (tests/e2e/processes.py); the test waits until each one is ready.
 3. Staff sign in and see the seniors list. The resident simulator (`seniorsafe.simulate.runner`, scenario
@@ -29,9 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import orjson
 import pytest
-from sqlalchemy import text
 
 from seniorsafe.config import Settings
 from seniorsafe.simulate.runner import SimulationOptions, run_simulation
@@ -50,18 +48,18 @@ ROBOT_TIME_SCALE = 10.0
 STAFF1_NAME = "staff1"
 
 
-async def set_settings(state: Any, table: str, row_id: str, key: str, value: dict[str, Any]) -> None:
-    """Merge `{key: value}` into organisations/seniors.settings.
-
-    There is no REST endpoint for detection thresholds or the robot preferences yet (PATCH /organisation
-    takes name and phone, PATCH /seniors/{id} no settings), so the test writes the documented JSON directly."""
-    assert table in ("organisations", "seniors")
-    async with state.db.sessions() as session:
-        await session.execute(text(f"UPDATE {table} SET settings = coalesce(settings, '{{}}'::jsonb) || "
-                                   "jsonb_build_object(CAST(:key AS text), CAST(:value AS jsonb)) "
-                                   "WHERE id = CAST(:id AS uuid)"),
-                              {"key": key, "value": orjson.dumps(value).decode(), "id": row_id})
-        await session.commit()
+async def configure(client: httpx.AsyncClient, org: Org, senior_id: str) -> None:
+    """The admin sets the senior's bathroom-stay limit and the organisation's robot preferences through the API
+    (the detector, already running, hears `detection.thresholds_changed`; it also reads them when it builds the
+    home on its first event)."""
+    admin = org.h(org.admin)
+    r = await client.put(f"/api/v1/seniors/{senior_id}/detection-thresholds", headers=admin,
+                         json={"bathroom_stay_min": BATHROOM_STAY_MIN})
+    assert r.status_code == 200, r.text
+    assert r.json()["effective"]["bathroom_stay_min"] == BATHROOM_STAY_MIN
+    r = await client.put("/api/v1/organisation/robot-settings", headers=admin,
+                         json={"auto_dispatch": True, "early_check": False})
+    assert r.status_code == 200, r.text
 
 
 def timeline_types(detail: dict[str, Any]) -> list[str]:
@@ -94,9 +92,7 @@ async def test_simulated_fall_robot_check_live_video(new_page: Any, org: Org, se
         robot_id, robot_secret = r.json()["id"], r.json()["credential"]["secret"]
         # the hub's MQTT account (the api of the tests has no broker admin account, so its hook is off)
         await asyncio.to_thread(dynsec.upsert_hub, broker_settings, hub_id, hub_secret)
-        await set_settings(state, "seniors", s0["id"], "detection_thresholds",
-                           {"bathroom_stay_min": BATHROOM_STAY_MIN})
-        await set_settings(state, "organisations", org.id, "robot", {"auto_dispatch": True})
+        await configure(session_client, org, s0["id"])
         robot = start_robot_sim(broker_settings, tmp_path / "robot-sim.log", robot_id=robot_id,
                                 robot_secret=robot_secret, hub_id=hub_id, hub_secret=hub_secret,
                                 api_url=live_server.url, scenario="fall", person_room="bathroom",

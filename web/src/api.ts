@@ -137,6 +137,27 @@ export interface Robot {
   credential_issued_at: string | null;
 }
 
+// ---- detection thresholds and robot preferences (src/seniorsafe/detection/configuration_schemas.py,
+// src/seniorsafe/robots/preferences.py)
+export type ThresholdValue = number | boolean;
+export type ThresholdLayer = Record<string, ThresholdValue>;
+
+export interface OrgThresholds {
+  defaults: ThresholdLayer;
+  organisation: ThresholdLayer;
+  effective: ThresholdLayer;
+}
+
+export interface SeniorThresholds extends OrgThresholds {
+  senior_id: string;
+  senior: ThresholdLayer;
+}
+
+export interface RobotSettings {
+  auto_dispatch: boolean;
+  early_check: boolean;
+}
+
 // ---- alerts (src/seniorsafe/alerts/schemas.py; live payloads are alerts.lifecycle.alert_payload)
 
 export type AlertStatus = "open" | "acknowledged" | "closed";
@@ -501,6 +522,13 @@ export const api = {
   // detection (src/seniorsafe/detection/api.py)
   modelStatus: (seniorId: string) => get<ModelStatus>(`/seniors/${seniorId}/model`),
   escalationPolicy: () => get<EscalationPolicy>("/organisation/escalation"),
+  orgThresholds: () => get<OrgThresholds>("/organisation/detection-thresholds"),
+  setOrgThresholds: (overrides: ThresholdLayer) => put<OrgThresholds>("/organisation/detection-thresholds", overrides),
+  seniorThresholds: (seniorId: string) => get<SeniorThresholds>(`/seniors/${seniorId}/detection-thresholds`),
+  setSeniorThresholds: (seniorId: string, overrides: ThresholdLayer) =>
+    put<SeniorThresholds>(`/seniors/${seniorId}/detection-thresholds`, overrides),
+  robotSettings: () => get<RobotSettings>("/organisation/robot-settings"),
+  setRobotSettings: (body: RobotSettings) => put<RobotSettings>("/organisation/robot-settings", body),
   // robots and video (src/seniorsafe/robots/api.py, src/seniorsafe/webrtc/api.py)
   iceServers: () => get<{ iceServers: RTCIceServer[]; ttl: number }>("/webrtc/ice-servers"),
   robotStatus: (robotId: string) => get<RobotStatus | null>(`/robots/${robotId}/status`),

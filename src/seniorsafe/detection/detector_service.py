@@ -52,7 +52,16 @@ from . import registry
 from .detector import CLOSE_ON_ACTIVITY, HomeDetector
 from .events import ALERT_KINDS, AlertDecision, Event
 from .personal import PersonalModel
-from .service import HomeInfo, StoredEvent, history, load_homes, offline_homes, shard_of
+from .service import (
+    THRESHOLDS_CHANGED,
+    HomeInfo,
+    StoredEvent,
+    history,
+    home_thresholds,
+    load_homes,
+    offline_homes,
+    shard_of,
+)
 
 log = logging.getLogger(__name__)
 
@@ -492,6 +501,41 @@ class DetectorService:
             self._on_device_health(data)
         elif data.get("event") == "alert.resolved":
             self._on_resolved(data.get("data") or {})
+        elif data.get("event") == THRESHOLDS_CHANGED:
+            senior = data.get("senior_id")
+            await self.reload_thresholds(uuid.UUID(data["org_id"]), uuid.UUID(senior) if senior else None)
+
+    async def reload_thresholds(self, org_id: uuid.UUID, senior_id: uuid.UUID | None = None) -> int:
+        """An admin changed thresholds (`detection.thresholds_changed`): re-read them for the live homes concerned
+        (one senior's, or every home of the organisation in this shard) and recompute the model limits.
+
+        The new values apply from each home's next activity: deadlines already armed for the current stillness
+        keep the limits they were armed with (HomeDetector has no re-arming entry point yet)."""
+        homes = [h for h in self.homes.values()
+                 if h.info.org_id == org_id and (senior_id is None or h.info.senior_id == senior_id)]
+        if not homes:
+            return 0
+        async with self.db.sessions() as session:
+            fresh = await home_thresholds(session, [h.info.home_id for h in homes])
+        changed = 0
+        for home in homes:
+            thresholds = fresh.get(home.info.home_id)
+            if thresholds is None or thresholds == home.det.thresholds:
+                continue
+            home.info.thresholds = thresholds
+            home.det.thresholds = thresholds
+            await self._apply(home, await self._recompute_limits(home, time.time()))
+            changed += 1
+        log.info("thresholds changed (org %s, senior %s): %d live homes updated", org_id, senior_id, changed)
+        return changed
+
+    async def _recompute_limits(self, home: LiveHome, now: float) -> list[AlertDecision]:
+        """The model's limit tables under the new thresholds (sensitivity, personal model on/off)."""
+        det = home.det
+        if det.model is None and (home.model_version is not None or det.model_fault is not None):
+            # the model is switched off or broken: load it again (the new thresholds may enable it)
+            return await self._install_model(home, at=now)
+        return det.set_model(det.model, at=now)  # the same model (or priors), limits recomputed
 
     async def reload_model(self, senior_id: uuid.UUID) -> None:
         home_id = self.by_senior.get(senior_id)

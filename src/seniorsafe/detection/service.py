@@ -27,6 +27,8 @@ from .thresholds import Thresholds
 log = logging.getLogger(__name__)
 
 THRESHOLDS_KEY = "detection_thresholds"
+#: the bus event (on `org:{org_id}`) after an admin changed thresholds (detection/configuration.py)
+THRESHOLDS_CHANGED = "detection.thresholds_changed"
 
 
 @dataclass
@@ -107,6 +109,18 @@ async def load_homes(session: AsyncSession, home_ids: Iterable[uuid.UUID] | None
             sensors=sensors, by_pk=by_pk, thresholds=thresholds_for(org_settings, senior_settings, f"home {home.id}"),
             hub_offline=home.id in offline, kinds={k: v.kind for k, v in sensors.items()}))
     return out
+
+
+async def home_thresholds(session: AsyncSession, home_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Thresholds]:
+    """The layered thresholds of these homes as stored now (after a change announced on the bus)."""
+    ids = list(home_ids)
+    if not ids:
+        return {}
+    rows = await session.execute(
+        select(Home.id, Senior.settings, Organisation.settings).join(Senior, Senior.id == Home.senior_id)
+        .join(Organisation, Organisation.id == Home.org_id).where(Home.id.in_(ids)))
+    return {home_id: thresholds_for(org_settings, senior_settings, f"home {home_id}")
+            for home_id, senior_settings, org_settings in rows}
 
 
 async def home_of_senior(session: AsyncSession, senior_id: uuid.UUID) -> HomeInfo | None:

@@ -9,9 +9,10 @@ from typing import Any
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
-from seniorsafe.deps import CurrentUser, Session, StaffUser, State, client_ip
+from seniorsafe.deps import AdminUser, CurrentUser, Session, StaffUser, State, client_ip
 from seniorsafe.homes.api import DeviceId
-from seniorsafe.robots import service
+from seniorsafe.robots import preferences, service
+from seniorsafe.robots.preferences import RobotSettings
 from seniorsafe.robots.protocol import CommandType
 
 router = APIRouter(prefix="/api/v1", tags=["robots"])
@@ -72,3 +73,16 @@ async def list_commands(robot_id: DeviceId, principal: CurrentUser, session: Ses
 async def get_status(robot_id: DeviceId, principal: CurrentUser, session: Session) -> StatusOut | None:
     status = await service.get_status(session, principal, robot_id)
     return StatusOut.model_validate(status) if status else None
+
+
+@router.get("/organisation/robot-settings", response_model=RobotSettings,
+            summary="The organisation's robot safety-check preferences (staff)")
+async def get_robot_settings(principal: StaffUser, session: Session) -> dict[str, bool]:
+    return await preferences.get_robot_settings(session, principal)
+
+
+@router.put("/organisation/robot-settings", response_model=RobotSettings,
+            summary="Change the robot safety-check preferences (admins); the next alert follows them")
+async def put_robot_settings(body: RobotSettings, principal: AdminUser, request: Request, session: Session,
+                             state: State) -> dict[str, bool]:
+    return await preferences.set_robot_settings(session, state.bus, principal, body, client_ip(request))

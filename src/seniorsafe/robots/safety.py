@@ -5,7 +5,8 @@
 - responded → the alert closes as `resident_fine`, guardians get the closing message, the robot docks, video ends.
 - no response / not found / failed / timed out → the alert becomes danger and urgent at once (every escalation
   level notified now), live video starts for authorised viewers.
-Settings per organisation: organisations.settings["robot"] = {"auto_dispatch": true, "early_check": false}.
+Settings per organisation: organisations.settings["robot"] = {"auto_dispatch": true, "early_check": false}
+(robots/preferences.py; changed with PUT /api/v1/organisation/robot-settings).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from seniorsafe.deps import AppState
 from seniorsafe.homes.models import Home, Robot
 from seniorsafe.robots import service
 from seniorsafe.robots.models import RobotCommand
+from seniorsafe.robots.preferences import prefs_of
 from seniorsafe.robots.protocol import CheckOutcome
 from seniorsafe.seniors.models import Senior
 from seniorsafe.webrtc import service as video
@@ -47,10 +49,8 @@ def _now() -> datetime:
 
 
 async def robot_settings(session: AsyncSession, org_id: uuid.UUID) -> dict[str, Any]:
-    settings = await session.scalar(select(Organisation.settings).where(Organisation.id == org_id))
-    robot = (settings or {}).get("robot") or {}
-    return {"auto_dispatch": bool(robot.get("auto_dispatch", True)), "early_check": bool(robot.get("early_check",
-                                                                                                   False))}
+    """The organisation's preferences (robots/preferences.py; `GET/PUT /api/v1/organisation/robot-settings`)."""
+    return dict(prefs_of(await session.scalar(select(Organisation.settings).where(Organisation.id == org_id))))
 
 
 def wants_check(body: dict[str, Any], prefs: dict[str, Any]) -> str | None:

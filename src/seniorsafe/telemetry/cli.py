@@ -140,15 +140,23 @@ def simulate_cmd(
     demo: Annotated[bool, typer.Option(help="use the demo seed's hubs (demo-hub-001...) and sensors")] = True,
     hubs_file: Annotated[Path | None, typer.Option(help="JSON list of {hub_id, secret} (else: HTTP from "
                                                         "the database, see --via)")] = None,
-    via: Annotated[str, typer.Option(help="mqtt (direct), agent (through real hub agents) or print")] = "mqtt",
+    via: Annotated[str, typer.Option(help="mqtt (direct), http (POST /api/v1/hub/events, needs --api-url), "
+                                          "agent (through real hub agents) or print")] = "mqtt",
+    api_url: Annotated[str | None, typer.Option(help="with --via http: the api's base URL, e.g. "
+                                                     "http://127.0.0.1:8000")] = None,
     scenario: Annotated[list[str] | None, typer.Option(help="inject: fall, bathroom, night_exit, button, "
                                                            "hub_offline (repeatable; 'name@HH:MM' or "
                                                            "'name@resident')")] = None,
     seed: Annotated[int, typer.Option(help="random seed")] = 7,
 ) -> None:
     """Simulate residents' days (sleep, meals, bathroom, outings, TV) and send their sensor events."""
+    if via not in ("mqtt", "http", "agent", "print"):
+        raise typer.BadParameter("mqtt, http, agent or print", param_hint="--via")
+    if via == "http" and not api_url:
+        raise typer.BadParameter("--via http needs the api's URL", param_hint="--api-url")
     _logging()
     from seniorsafe.simulate.runner import SimulationOptions, run_simulation
 
     run_simulation(SimulationOptions(residents=residents, days=days, speed=speed, start=start, demo=demo,
-                                     hubs_file=hubs_file, via=via, scenarios=scenario or [], seed=seed))
+                                     hubs_file=hubs_file, via=via, scenarios=scenario or [], seed=seed,
+                                     api_url=api_url.rstrip("/") if api_url else None))

@@ -16,6 +16,7 @@ import {
 import { tEnum, useI18n, type Key } from "../i18n";
 import { Link, navigate } from "../router";
 import { useOrg } from "../session";
+import { OrgThresholdsSection, RobotSettingsSection } from "../thresholds";
 import { Badge, CopyButton, Empty, ErrorBox, RiskBadge, Section, Show, Spinner, useLoad } from "../ui";
 
 const ROOMS = ["bedroom", "living", "kitchen", "bathroom", "toilet", "entrance", "hall", "other"];
@@ -836,6 +837,8 @@ function Policy() {
           )}
         </Show>
       </Section>
+      <RobotSettingsSection />
+      <OrgThresholdsSection />
     </div>
   );
 }

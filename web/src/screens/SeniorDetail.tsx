@@ -1,17 +1,22 @@
 // One senior: profile, health, people, the home's sensors by room, today, 4-week routine, trends,
 // emergency history (GET /seniors/{id}/incidents) and model status (GET /seniors/{id}/model). Live:
 // risk (`senior.status_changed`), sensors (`sensor.activity`, watched while the page is open), alerts.
-import { useRef, useState } from "react";
+import { lazy, Suspense, useRef, useState } from "react";
 import { api, LOW_BATTERY_PERCENT, Unavailable, type Alert, type SensorEvent, type SeniorDetail, type Sensor, type SensorState } from "../api";
 import { dayTrends, stays } from "../activity";
 import { HeatMap, lastDays, RoomBars, Sparkline, toBuckets, type Bucket } from "../charts";
 import { tEnum, useI18n, type Key } from "../i18n";
 import { ALERT_EVENTS, useLive, useWatch } from "../realtime";
 import { Link } from "../router";
+import { useMe } from "../session";
 import { age, Avatar, CallLink, Empty, ErrorBox, RiskBadge, Section, Show, Spinner, useLoad } from "../ui";
+
+// admins set a senior's own detection thresholds here (loaded only for them)
+const SeniorThresholds = lazy(() => import("../thresholds").then((m) => ({ default: m.SeniorThresholdsSection })));
 
 export function SeniorDetailScreen({ id }: { id: string }) {
   const { t } = useI18n();
+  const isAdmin = useMe().role === "admin";
   const [senior, reload, setSenior] = useLoad(() => api.senior(id), [id]);
   const homeId = senior.state === "ok" ? senior.data.home_id : null;
   const [home] = useLoad(() => (homeId ? api.homeOf(id) : Promise.resolve(null)), [homeId]);
@@ -48,6 +53,11 @@ export function SeniorDetailScreen({ id }: { id: string }) {
         <RoutineCard s={s} tz={tz} />
         <TrendsCard s={s} tz={tz} />
         <ModelCard seniorId={s.id} />
+        {isAdmin && (
+          <Suspense fallback={<Spinner />}>
+            <SeniorThresholds seniorId={s.id} />
+          </Suspense>
+        )}
       </div>
     </div>
   );
