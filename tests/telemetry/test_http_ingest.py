@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from typing import Any
 
 import httpx
 import orjson
@@ -171,3 +172,30 @@ async def test_concurrent_duplicates_stored_once(client: httpx.AsyncClient, stat
     assert sum(r.json()["stored"] for r in results) == 60
     assert await _count(state, "SELECT count(*) FROM sensor_events WHERE hub_id = :h", h=hub.hub_id) == 60
     assert str(uuid.UUID(hub.home_id))
+
+
+async def test_concurrent_requests_share_commits_and_get_their_own_receipts(
+        client: httpx.AsyncClient, app: Any, state: AppState, hub: HubFixture) -> None:
+    base = 10_000
+    warm_up = await client.post(URL, json=ev("bed", base - 1, ago=60), auth=hub.basic())
+    assert warm_up.status_code == 200, warm_up.text
+    before = app.state.telemetry_ingest.commits.transactions
+    bodies: list[list[dict[str, object]]] = [[ev("pir-living", base + 2 * i), ev("bed", base + 2 * i + 1)]
+                                             for i in range(15)]
+    bodies.append([ev("pir-living", base + 100), ev("no-such-sensor", base + 101)])
+    bodies.append(bodies[0])  # a retry of the first request: duplicates only
+    replies = await asyncio.gather(*(client.post(URL, json=b, auth=hub.basic()) for b in bodies))
+    receipts = [r.json() for r in replies]
+    assert all(r.status_code == 200 for r in replies), receipts
+    # Each request is told about its own events only, whatever batch they were committed in.
+    for receipt in receipts[1:15]:
+        assert receipt == {"stored": 2, "duplicates": 0, "late": 0, "rejected": []}
+    assert receipts[15]["stored"] == 1 and [x["index"] for x in receipts[15]["rejected"]] == [1]
+    assert receipts[15]["rejected"][0]["reason"] == "unknown_sensor"
+    assert sorted([receipts[0]["stored"], receipts[16]["stored"]]) == [0, 2]
+    assert receipts[0]["duplicates"] + receipts[16]["duplicates"] == 2
+    count = await _count(state, "SELECT count(*) FROM sensor_events WHERE hub_id = :h AND seq >= :s",
+                         h=hub.hub_id, s=base)
+    assert count == 31
+    transactions = app.state.telemetry_ingest.commits.transactions - before
+    assert transactions < len(bodies), "requests in flight together must share transactions"

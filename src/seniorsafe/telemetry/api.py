@@ -5,18 +5,17 @@ from __future__ import annotations
 import base64
 import binascii
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from seniorsafe.accounts.security import token_digest
+from seniorsafe.accounts.security import digests_equal, token_digest
+from seniorsafe.db import Database
 from seniorsafe.deps import AdminUser, CurrentUser, Session, app_state
 from seniorsafe.errors import PayloadTooLarge, Problem, Unauthorized, UnsupportedMedia
-from seniorsafe.homes.models import DeviceStatus, Hub, Room, SensorKind
-from seniorsafe.homes.service import verify_hub_credential
+from seniorsafe.homes.models import Room, SensorKind
 from seniorsafe.telemetry import queries
 from seniorsafe.telemetry.schemas import (
     DeadLetterOut,
@@ -29,7 +28,7 @@ from seniorsafe.telemetry.schemas import (
     RejectedEvent,
     SensorStateOut,
 )
-from seniorsafe.telemetry.service import Inbound, IngestCore
+from seniorsafe.telemetry.service import GroupCommit, Inbound, IngestCore
 
 router = APIRouter(prefix="/api/v1", tags=["telemetry"])
 
@@ -42,33 +41,54 @@ class BadBatch(Problem):
     type_slug = "ingest-rejected"
 
 
-def ingest_core(request: Request) -> IngestCore:
-    core: IngestCore | None = getattr(request.app.state, "telemetry_ingest", None)
-    if core is None:
+@dataclass
+class HttpIngest:
+    """The api process's HTTP ingest: one IngestCore and its group commit."""
+
+    core: IngestCore
+    commits: GroupCommit
+
+
+def http_ingest(request: Request) -> HttpIngest:
+    ingest: HttpIngest | None = getattr(request.app.state, "telemetry_ingest", None)
+    if ingest is None:
         state = app_state(request)
         core = IngestCore(state.db, state.bus)
-        request.app.state.telemetry_ingest = core
-    return core
+        ingest = HttpIngest(core, GroupCommit(core))
+        request.app.state.telemetry_ingest = ingest
+    return ingest
 
 
-async def authenticate_hub(session: AsyncSession, authorization: str | None) -> Hub:
-    """HTTP Basic `hub_id:secret`, or `Bearer <secret>` (the hub credential issued at registration)."""
+# One indexed look-up per request on a raw connection (hot path: no ORM session): revocation and rotation
+# take effect on the very next request.
+HUB_BY_ID = "SELECT id, credential_hash FROM hubs WHERE id = $1 AND status = 'active'"
+HUB_BY_DIGEST = "SELECT id, credential_hash FROM hubs WHERE credential_hash = $1 AND status = 'active'"
+
+
+async def authenticate_hub(db: Database, authorization: str | None) -> str:
+    """The hub id for HTTP Basic `hub_id:secret` or `Bearer <secret>` (the credential issued at registration)."""
     scheme, _, value = (authorization or "").partition(" ")
-    hub: Hub | None = None
+    query, key, secret = "", "", ""
     if scheme.lower() == "basic":
         try:
-            hub_id, _, secret = base64.b64decode(value.strip(), validate=True).decode().partition(":")
+            key, _, secret = base64.b64decode(value.strip(), validate=True).decode().partition(":")
         except (binascii.Error, UnicodeDecodeError):
-            hub_id, secret = "", ""
-        if hub_id and secret:
-            hub = await verify_hub_credential(session, hub_id, secret)
+            key = ""
+        query = HUB_BY_ID
     elif scheme.lower() == "bearer" and value.strip():
-        hub = await session.scalar(select(Hub).where(Hub.credential_hash == token_digest(value.strip()),
-                                                     Hub.status == DeviceStatus.active))
-    if hub is None:
+        secret = value.strip()
+        key, query = token_digest(secret), HUB_BY_DIGEST
+    row = await _fetch_hub(db, query, key) if key and secret else None
+    if row is None or not row["credential_hash"] or not digests_equal(row["credential_hash"], token_digest(secret)):
         raise Unauthorized("a valid hub credential is required (Basic hub_id:secret or Bearer secret)",
                            headers={"WWW-Authenticate": 'Basic realm="hub", Bearer'})
-    return hub
+    return str(row["id"])
+
+
+async def _fetch_hub(db: Database, query: str, key: str) -> Any:
+    async with db.engine.connect() as sa_conn:
+        conn: Any = (await sa_conn.get_raw_connection()).driver_connection
+        return await conn.fetchrow(query, key)
 
 
 async def _read_body(request: Request) -> bytes:
@@ -95,12 +115,12 @@ _EVENTS_BODY = {"requestBody": {"required": True, "content": {"application/json"
              responses={400: {"description": "the body is not an event or a batch (dead-lettered)"},
                         401: {"description": "missing or invalid hub credential"},
                         413: {"description": "body larger than 2 MiB"}})
-async def post_events(request: Request, session: Session) -> IngestReceipt:
-    hub = await authenticate_hub(session, request.headers.get("authorization"))
-    await session.close()  # the ingest path uses its own connection
+async def post_events(request: Request) -> IngestReceipt:
+    ingest = http_ingest(request)
+    hub_id = await authenticate_hub(ingest.core.db, request.headers.get("authorization"))
     body = await _read_body(request)
-    result = await ingest_core(request).ingest([Inbound(hub.id, body, transport="http",
-                                                        topic=f"http:/api/v1/hub/events#{hub.id}")])
+    result = await ingest.commits.submit(Inbound(hub_id, body, transport="http",
+                                                 topic=f"http:/api/v1/hub/events#{hub_id}"))
     whole = [r for r in result.rejected if r.index is None]
     if whole:
         raise BadBatch(whole[0].detail, extra={"reason": whole[0].reason})
