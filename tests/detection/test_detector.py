@@ -204,3 +204,22 @@ def test_tick_is_cheap_when_nothing_is_due(model: PersonalModel) -> None:
     d.on_event(Event(at(30, 9), "m_kitchen", 1))
     assert d.on_tick(at(30, 9) + 60) == []
     assert d.next_deadline > at(30, 9) + 60
+
+
+# ---------------------------------------------------------------- on a bed/chair sensor
+def test_stillness_on_an_occupied_mat_is_a_caution_not_danger() -> None:
+    """A bed/chair sensor that reports "occupied" locates the person on it, not on the floor."""
+    eager = {"inactivity_danger_p": 0.3, "inactivity_caution_p": 0.3, "no_activity_hours": 12}
+    d = det(**eager)
+    t = at(0, 14)
+    d.on_event(Event(t, "m_bedroom", 1))
+    d.on_event(Event(t + 60, "bed", 1))  # lies down on the bed in the afternoon
+    fired = run_until(d, t + 11 * 3600)
+    assert ("inactivity", "caution") in kinds(fired)
+    assert [x for x in fired if x.severity == "danger"] == []
+    # the hard no-activity rule still applies
+    assert ("no_activity", "danger") in kinds(run_until(d, t + 12 * 3600 + 120))
+    # the same stillness after motion (not on the mat) is danger
+    d2 = det(**eager)
+    d2.on_event(Event(t, "m_bedroom", 1))
+    assert ("inactivity", "danger") in [(x.kind, x.severity) for x in run_until(d2, t + 3 * 3600)]

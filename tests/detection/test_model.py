@@ -87,3 +87,35 @@ def test_fit_on_a_real_home_is_fast_and_sane() -> None:
     seat = float(np.median(t.danger[t.key_index["seat_living=1"], 9:21, 0]))
     kitchen = float(np.median(t.danger[t.key_index["pir_kitchen"], 9:21, 0]))
     assert seat > kitchen
+
+
+def test_silences_longer_than_a_day_are_not_learned_as_pauses() -> None:
+    from seniorsafe.detection import Event
+
+    t = at(0, 10)
+    home = sensors()
+    day = PersonalModel.fit([Event(t, "m_kitchen", 1), Event(t + 20 * 3600, "m_kitchen", 1)], home, TZ)
+    assert day.metrics["pauses"] == 1
+    outage = PersonalModel.fit([Event(t, "m_kitchen", 1), Event(t + 30 * 3600, "m_kitchen", 1)], home, TZ)
+    assert outage.metrics["pauses"] == 0  # a hub outage / recording gap, not normal life
+
+
+def test_hazard_split_one_long_pause_does_not_set_the_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    """After "fridge closed" something follows within minutes almost always: one 2 h 30 pause seen
+    once must not push the limit past it; the long-pause length comes from the whole home."""
+    events = synthetic_days(21)
+    day = at(10, 0)  # a Thursday
+    gap_start = max(e.ts for e in events if e.sensor == "fridge" and e.value == 0 and day + 15 * 3600 > e.ts > day)
+    events = [e for e in events if not gap_start < e.ts < gap_start + 2.5 * 3600]
+    hour = int((gap_start - day) // 3600)
+
+    def limit() -> float:
+        t = PersonalModel.fit(events, sensors(), TZ).tables(0.01, 0.004)
+        return float(t.danger[t.key_index["fridge=0"], hour, 0])
+
+    pooled = limit()
+    monkeypatch.setattr(personal, "TAIL_POOLING", False)
+    single = limit()
+    assert single >= 2.5 * 3600  # the old estimate: never shorter than the longest pause seen
+    assert pooled < single
+    assert pooled < 2 * 3600

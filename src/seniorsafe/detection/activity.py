@@ -72,6 +72,7 @@ class Activity:
     resting: bool  # a bed/chair presence sensor is occupied after this event
     exterior: bool  # the exterior (entrance) door
     located: bool  # the event tells where the person is (not an interior door)
+    sat_down: bool = False  # this event is a bed/chair sensor becoming occupied (the person is on it)
 
 
 def context_key(sensor: SensorInfo, on: bool) -> str:
@@ -122,6 +123,7 @@ class ActivityTracker:
             resting=bool(self.presence_on),
             exterior=sensor.is_exterior_door,
             located=sensor.kind in LOCATING_KINDS,
+            sat_down=on and sensor.kind == "presence",
         )
 
 

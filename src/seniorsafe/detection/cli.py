@@ -97,7 +97,7 @@ def evaluate_cmd(
 ) -> None:
     """Measure false alarms and injected-fall detection per dataset home, against fixed baselines."""
     from .datasets import DATASET_NAMES
-    from .evaluate import EvalConfig, evaluate_homes, markdown_table, plot_tradeoff
+    from .evaluate import EvalConfig, evaluate_homes, markdown_table, plot_tradeoff, sweep_table
 
     names = homes or list(DATASET_NAMES)
     cfg = EvalConfig(injections=injections, seed=seed, warmup_days=warmup_days)
@@ -108,6 +108,9 @@ def evaluate_cmd(
         return
     out.write_bytes(orjson.dumps(report, option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY))
     table = markdown_table(report)
+    sweep = sweep_table(report)
+    if sweep:
+        table += "\n\nSensitivity sweep (detected ≤ 2 h / median TTD / danger FA per day):\n\n" + sweep
     if markdown is not None:
         markdown.write_text(table + "\n", encoding="utf-8")
     if plot is not None:

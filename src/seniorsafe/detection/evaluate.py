@@ -12,6 +12,11 @@ Protocol (documented in docs/detection.md):
   then ticked through the silent 6 hours. Time to detect = first danger alert - fall moment.
 - Baselines: a fixed inactivity limit (3 h, 12 h; swept for the trade-off plot): alarm when
   nothing happened for that long, except after the exterior door (away).
+- Recording gaps: a silence of the whole recording (no event of any sensor) that contains at least
+  one full local calendar day is a hub outage, not stillness (in production the hub's heartbeat
+  shows it as "communication lost"). Alerts opened (or reaching danger) inside such a gap are
+  reported separately (``in_recording_gaps``), not counted as false alarms, and the gap's time is not
+  counted as evaluation days. Silences shorter than that always count, whatever their cause.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from tqdm import tqdm
 from .activity import ActivityTracker, LocalClock
 from .datasets import Dataset, load_dataset
 from .detector import HomeDetector
+from .events import Event
 from .personal import PersonalModel
 from .replay import RETRAIN_HOUR, ReplayResult, run_detector
 from .thresholds import Thresholds
@@ -133,17 +139,47 @@ def run_injection(
     return first_danger, first_any
 
 
-def false_alarms(result: ReplayResult, start: float) -> dict[str, Any]:
+def recording_gaps(ds: Dataset) -> list[tuple[float, float]]:
+    """(last event, next event) of every silence of the whole recording that spans a full local day.
+
+    A silence that starts at the exterior door is time out of home, not a gap."""
+    clock = LocalClock(ds.tz)
+    out: list[tuple[float, float]] = []
+    prev: Event | None = None
+    for ev in ds.events:
+        if prev is not None and clock.day(ev.ts) - clock.day(prev.ts) >= 2:
+            sensor = ds.sensors.get(prev.sensor)
+            if sensor is None or not sensor.is_exterior_door:
+                out.append((prev.ts, ev.ts))
+        prev = ev
+    return out
+
+
+def _in_gap(t: float, gaps: Sequence[tuple[float, float]]) -> bool:
+    return any(a < t <= b for a, b in gaps)
+
+
+def _gap_days(gaps: Sequence[tuple[float, float]], start: float) -> float:
+    return sum(max(0.0, b - max(a, start)) for a, b in gaps) / 86400.0
+
+
+def false_alarms(result: ReplayResult, start: float, gaps: Sequence[tuple[float, float]] = ()) -> dict[str, Any]:
     danger: dict[str, int] = {}
     caution: dict[str, int] = {}
+    in_gaps: dict[str, int] = {}
     for a in result.alerts:
         if a.kind in ("model_fault", "device_fault"):
+            continue
+        if _in_gap(a.danger_at if a.danger_at is not None else a.opened_at, gaps):
+            if a.opened_at >= start:
+                key = f"{a.kind}/{'danger' if a.danger_at is not None else 'caution'}"
+                in_gaps[key] = in_gaps.get(key, 0) + 1
             continue
         if a.danger_at is not None and a.danger_at >= start:
             danger[a.kind] = danger.get(a.kind, 0) + 1
         elif a.danger_at is None and a.opened_at >= start:
             caution[a.kind] = caution.get(a.kind, 0) + 1
-    return {"danger": danger, "caution": caution}
+    return {"danger": danger, "caution": caution, "in_recording_gaps": in_gaps}
 
 
 def _ttd_stats(ttd: Sequence[float]) -> dict[str, Any]:
@@ -160,10 +196,21 @@ def _ttd_stats(ttd: Sequence[float]) -> dict[str, Any]:
     }
 
 
-def _baseline(tl: Timeline, injections: Sequence[float], start: float, days: float, hours: float) -> dict[str, Any]:
+def _baseline(
+    tl: Timeline,
+    injections: Sequence[float],
+    start: float,
+    days: float,
+    hours: float,
+    gaps: Sequence[tuple[float, float]] = (),
+) -> dict[str, Any]:
     limit = hours * 3600.0
     in_eval = tl.gaps_start >= start
-    fa = int(np.sum(tl.gaps_len[in_eval] >= limit))
+    fa = sum(
+        1
+        for g0, glen in zip(tl.gaps_start[in_eval], tl.gaps_len[in_eval], strict=True)
+        if glen >= limit and not _in_gap(float(g0) + limit, gaps)
+    )
     ttd = []
     for t in injections:
         i = bisect.bisect_right(tl.ts, t) - 1
@@ -180,12 +227,13 @@ def evaluate_home(
     first, end = ds.events[0].ts, ds.events[-1].ts
     clock = LocalClock(ds.tz)
     start = clock.epoch_of_local(clock.day(first) + cfg.warmup_days, 0.0)
-    days = max(0.0, (end - start) / 86400.0)
+    gaps = recording_gaps(ds)
+    days = max(0.0, (end - start) / 86400.0 - _gap_days(gaps, start))
     tl = build_timeline(ds)
     injections = pick_injections(ds, tl, cfg, start)
 
     def measure(t: Thresholds, result: ReplayResult) -> dict[str, Any]:
-        fa = false_alarms(result, start)
+        fa = false_alarms(result, start, gaps)
         ttd, any_ttd = [], []
         for inj in injections:
             d, a = run_injection(ds, inj, _model_at(base.models_by_day, clock, inj), t, cfg)
@@ -214,9 +262,10 @@ def evaluate_home(
         "days_total": round((end - first) / 86400.0, 1),
         "eval_days": round(days, 1),
         "injections": len(injections),
+        "recording_gaps": [{"from": a, "to": b, "hours": round((b - a) / 3600.0, 1)} for a, b in gaps if b > start],
         "enough_data": ds.continuous and (end - first) / 86400.0 >= cfg.min_days_enough,
         "detector": main,
-        "baselines": [_baseline(tl, injections, start, days, h) for h in cfg.baseline_hours],
+        "baselines": [_baseline(tl, injections, start, days, h, gaps) for h in cfg.baseline_hours],
         "notes": ds.notes,
     }
     if sweep:
@@ -226,9 +275,12 @@ def evaluate_home(
             t = thr.replace(inactivity_danger_p=p_d, inactivity_caution_p=max(thr.inactivity_caution_p, p_d))
             res = run_detector(ds.events, ds.sensors, ds.tz, t, models=base.models_by_day)
             m = measure(t, res)
-            curve.append({"danger_p": p_d, **{k: m[k] for k in ("detected_2h", "median_min", "fa_danger_per_day")}})
+            keys = ("detected_2h", "median_min", "fa_danger_per_day", "danger_false_alarms")
+            curve.append({"danger_p": p_d, "mult": mult, **{k: m[k] for k in keys}})
         report["tradeoff"] = curve
-        report["baseline_tradeoff"] = [_baseline(tl, injections, start, days, h) for h in cfg.baseline_sweep_hours]
+        report["baseline_tradeoff"] = [
+            _baseline(tl, injections, start, days, h, gaps) for h in cfg.baseline_sweep_hours
+        ]
     return report
 
 
@@ -247,7 +299,52 @@ def evaluate_homes(
     for name in tqdm(list(names), desc="homes", unit="home", disable=not progress):
         ds = load_dataset(name, data_dir)
         homes.append(evaluate_home(ds, cfg, thr, progress=progress, sweep=sweep))
-    return {"config": cfg.__dict__, "thresholds": thr.to_dict(), "homes": homes, "pooled": _pooled(homes)}
+    report = {"config": cfg.__dict__, "thresholds": thr.to_dict(), "homes": homes, "pooled": _pooled(homes)}
+    if sweep:
+        report["leave_one_home_out"] = leave_one_home_out(report)
+    return report
+
+
+def _pick_sensitivity(homes: Sequence[dict[str, Any]], budget: float) -> int:
+    """Index of the sweep point with the best mean share detected <= 2 h whose pooled danger
+    false-alarm rate over ``homes`` is within ``budget`` (the least sensitive point when none is)."""
+    days = sum(h["eval_days"] for h in homes)
+    best, best_det = len(homes[0]["tradeoff"]) - 1, -1.0
+    least = min(range(len(homes[0]["tradeoff"])), key=lambda i: homes[0]["tradeoff"][i]["danger_p"])
+    for i in range(len(homes[0]["tradeoff"])):
+        n_fa = sum(
+            h["tradeoff"][i].get("danger_false_alarms", h["tradeoff"][i]["fa_danger_per_day"] * h["eval_days"])
+            for h in homes
+        )
+        det = float(np.mean([h["tradeoff"][i]["detected_2h"] or 0.0 for h in homes]))
+        if days and n_fa / days <= budget + 1e-9 and det > best_det:
+            best, best_det = i, det
+    return best if best_det >= 0 else least
+
+
+def leave_one_home_out(report: dict[str, Any], budgets: Sequence[float] = (0.03, 0.1, 0.25)) -> dict[str, Any]:
+    """Choose the danger sensitivity on the other homes (rule: best mean detection within a pooled
+    false-alarm budget), report the held-out home at that choice; and the same rule in-sample."""
+    ok = [h for h in report["homes"] if h["enough_data"] and h.get("tradeoff")]
+    out: dict[str, Any] = {}
+    if len(ok) < 2:
+        return out
+    for budget in budgets:
+        rows = []
+        for h in ok:
+            others = [o for o in ok if o is not h]
+            i = _pick_sensitivity(others, budget)
+            rows.append({"home": h["home"], "chosen_mult": h["tradeoff"][i]["mult"], **h["tradeoff"][i]})
+        j = _pick_sensitivity(ok, budget)
+        days = sum(h["eval_days"] for h in ok)
+        n_fa = sum(r.get("danger_false_alarms", 0) for r in rows)
+        out[str(budget)] = {
+            "held_out": rows,
+            "pooled_fa_danger_per_day": round(n_fa / days, 3) if days else None,
+            "mean_detected_2h": round(float(np.mean([r["detected_2h"] or 0.0 for r in rows])), 3),
+            "in_sample_mult": ok[0]["tradeoff"][j]["mult"],
+        }
+    return out
 
 
 def _pooled(homes: list[dict[str, Any]]) -> dict[str, Any]:
@@ -279,18 +376,21 @@ def _pct(v: float | None) -> str:
 def markdown_table(report: dict[str, Any]) -> str:
     head = (
         "| home | eval days | enough data | falls | detected ≤ 2 h | median TTD | p90 TTD | danger FA/day | "
-        "caution FA/day | fixed 3 h: ≤ 2 h / median / FA/day | fixed 12 h: ≤ 2 h / median / FA/day |\n"
-        "|---|---|---|---|---|---|---|---|---|---|---|"
+        "caution FA/day | first alert (caution or danger): ≤ 2 h / median | "
+        "fixed 3 h: ≤ 2 h / median / FA/day | fixed 12 h: ≤ 2 h / median / FA/day |\n"
+        "|---|---|---|---|---|---|---|---|---|---|---|---|"
     )
     rows = [head]
     for h in report["homes"]:
         d = h["detector"]
+        anyd = d["any_alert"]
         bl = [f"{_pct(b['detected_2h'])} / {_fmt_min(b['median_min'])} / {b['fa_per_day']}" for b in h["baselines"]]
         rows.append(
             f"| {h['home']} | {h['eval_days']} | {'yes' if h['enough_data'] else 'no'} | {h['injections']} | "
             f"{_pct(d['detected_2h'])} | {_fmt_min(d['median_min'])} | {_fmt_min(d['p90_min'])} | "
             f"{d['fa_danger_per_day']} ({d['danger_false_alarms']}) | {d['fa_caution_per_day']} "
-            f"({d['caution_false_alarms']}) | {' | '.join(bl)} |"
+            f"({d['caution_false_alarms']}) | {_pct(anyd['detected_2h'])} / {_fmt_min(anyd['median_min'])} | "
+            f"{' | '.join(bl)} |"
         )
     pooled = report.get("pooled") or {}
     if pooled:
@@ -299,6 +399,34 @@ def markdown_table(report: dict[str, Any]) -> str:
             f"{pooled['fa_danger_per_day']} danger and {pooled['fa_caution_per_day']} caution false alarms/day; "
             f"mean share detected ≤ 2 h {_pct(pooled['detected_2h_mean'])}."
         )
+    loho = report.get("leave_one_home_out") or {}
+    for budget, res in loho.items():
+        rows.append(
+            f"\nLeave-one-home-out (sensitivity chosen on the other homes: best mean detection with pooled danger "
+            f"FA/day <= {budget}; in-sample choice p×{res['in_sample_mult']}): "
+            + "; ".join(
+                f"{r['home']} p×{r['chosen_mult']}: {_pct(r['detected_2h'])} / {_fmt_min(r['median_min'])} / "
+                f"{r['fa_danger_per_day']}"
+                for r in res["held_out"]
+            )
+            + f". Pooled held-out danger FA/day {res['pooled_fa_danger_per_day']}, mean detected ≤ 2 h "
+            f"{_pct(res['mean_detected_2h'])}."
+        )
+    return "\n".join(rows)
+
+
+def sweep_table(report: dict[str, Any]) -> str:
+    """Share detected <= 2 h / median TTD / danger FA per day at each sensitivity multiplier."""
+    ok = [h for h in report["homes"] if h["enough_data"] and h.get("tradeoff")]
+    if not ok:
+        return ""
+    mults = [p.get("mult", 0.0) for p in ok[0]["tradeoff"]]
+    rows = ["| home | " + " | ".join(f"p×{m}" for m in mults) + " |", "|---" * (len(mults) + 1) + "|"]
+    for h in ok:
+        cells = [
+            f"{_pct(p['detected_2h'])} / {_fmt_min(p['median_min'])} / {p['fa_danger_per_day']}" for p in h["tradeoff"]
+        ]
+        rows.append(f"| {h['home']} | " + " | ".join(cells) + " |")
     return "\n".join(rows)
 
 
@@ -323,6 +451,7 @@ def plot_tradeoff(report: dict[str, Any], path: str | Path) -> None:
     ax.axhline(45, color="grey", lw=0.8, ls=":")
     ax.axvline(0.03, color="grey", lw=0.8, ls=":")
     ax.set_xscale("symlog", linthresh=0.01)
+    ax.set_xlim(left=-0.001)
     ax.set_xlabel("danger false alarms per day (unmodified recordings, after warm-up)")
     ax.set_ylabel("median time to detect an injected fall (min)")
     ax.set_title("Detection trade-off as the alarm threshold moves (targets: dotted lines)")

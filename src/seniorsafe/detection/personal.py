@@ -44,8 +44,17 @@ N_BINS = len(EDGES) - 1
 MIN_GAP_S = 60.0
 #: a gap after the exterior door longer than this is time out of home
 AWAY_MIN_S = 15 * 60.0
+#: a silence at home longer than this is not normal life (a hub outage, a recording gap, or an
+#: emergency the hard rules report): it is not learned as a pause
+MAX_PAUSE_S = 24 * 3600.0
 #: pseudo-counts (in pauses) of each shrinkage level: room <- prior, key <- room, key+daytype <- key
 K_ROOM, K_KEY, K_DAYTYPE = 15.0, 6.0, 6.0
+#: hazard split: a pause is "long" beyond this edge (~15 min). Whether a context reaches it is learned per
+#: context; how long a long pause then lasts is learned from all contexts of the same class (active,
+#: resting, bedroom) of the home, with K_TAIL long pauses of the context's own as pseudo-count
+TAIL_EDGE = int(np.searchsorted(EDGES, 15 * 60.0))
+K_TAIL = 6.0
+TAIL_POOLING = True
 #: smoothing of the hour-of-day dimension (hours)
 HOUR_SIGMA = 1.5
 #: the routine model describes this many recent days
@@ -199,6 +208,8 @@ class PersonalModel:
         key_parent = np.array([room_index[r] for r in self.key_room], dtype=np.int64)
         s_key = _blend(pooled, K_KEY, s_room[key_parent]) if n_keys else np.zeros((0, 24, N_BINS))
         s_kd = _blend(smooth, K_DAYTYPE, s_key[:, :, None, :]) if n_keys else np.zeros((0, 24, 2, N_BINS))
+        if n_keys and TAIL_POOLING:
+            s_kd = _pooled_tail(s_kd, pooled, room_counts, room_class, key_parent)
         s_all = np.concatenate([s_kd, np.repeat(s_room[:, :, None, :], 2, axis=2)], axis=0)
         factor = np.concatenate([self.feedback_factor, np.ones((len(rooms), 24, 2))], axis=0)
         caution = _limit(s_all, caution_p) * factor
@@ -322,6 +333,47 @@ def _blend(counts: np.ndarray, k: float, parent_s: np.ndarray) -> np.ndarray:
     return np.asarray((tail + k * parent_s) / (n + k))
 
 
+def _rtail(counts: np.ndarray) -> np.ndarray:
+    """Pauses at least as long as each edge (reverse cumulative sum over the last axis)."""
+    return np.flip(np.cumsum(np.flip(counts, axis=-1), axis=-1), axis=-1)
+
+
+def _pooled_tail(
+    s_kd: np.ndarray,
+    pooled: np.ndarray,
+    room_counts: np.ndarray,
+    room_class: np.ndarray,
+    key_parent: np.ndarray,
+) -> np.ndarray:
+    """Hazard split of each context's survival at TAIL_EDGE.
+
+    S(t) = S(TAIL_EDGE) x S(t | long), where S(TAIL_EDGE) — how often this context is followed by a
+    long pause at all — is the context's own (shrunk) estimate, and S(t | long) pools the long
+    pauses of the home: context (K_TAIL pseudo-pauses) <- every context of the same class (active,
+    resting, bedroom; K_ROOM pseudo-pauses) <- the population prior. Pooling per room in between gave
+    the same trade-off on the recorded homes and was dropped. A context whose pauses are almost
+    always short ("fridge closed") then gets its limit from many long pauses, not from the single
+    longest one it happened to see.
+    """
+    e = TAIL_EDGE
+    prior = _PRIOR_S
+    prior_cond = prior / np.maximum(prior[..., e : e + 1], 1e-12)
+    class_counts = np.zeros((len(CLASSES), 24, N_BINS))
+    np.add.at(class_counts, room_class, room_counts)
+    cond_c = _blend_cond(class_counts, K_ROOM, prior_cond)  # (C, 24, B)
+    cond = _blend_cond(pooled, K_TAIL, cond_c[room_class[key_parent]])  # (K, 24, B)
+    out = s_kd.copy()
+    out[..., e:] = s_kd[..., e : e + 1] * np.minimum(cond[:, :, None, e:], 1.0)
+    return out
+
+
+def _blend_cond(counts: np.ndarray, k: float, parent_cond: np.ndarray) -> np.ndarray:
+    """Survival given a long pause (>= TAIL_EDGE): own long pauses shrunk towards the parent's."""
+    e = TAIL_EDGE
+    tail = _rtail(counts)
+    return np.asarray((tail + k * parent_cond) / (tail[..., e : e + 1] + k))
+
+
 def _limit(surv: np.ndarray, p: float) -> np.ndarray:
     """Smallest edge where survival <= p (the upper end of the grid when never)."""
     below = surv <= p
@@ -396,7 +448,7 @@ class ModelFitter:
         prev = self.prev
         if prev is not None and not prev.exterior:
             gap = act.ts - prev.ts
-            if gap >= MIN_GAP_S:
+            if MIN_GAP_S <= gap <= MAX_PAUSE_S:
                 local = self.clock.local_seconds(prev.ts)
                 weekend = 1 if (int(local // 86400.0) + 3) % 7 >= 5 else 0
                 self._gap_rows.append((self.a_key[-1], int((local % 86400.0) // 3600.0), weekend, gap))

@@ -29,8 +29,8 @@ class Thresholds:
     # --- personal model sensitivity ---
     #: chance (under the resident's own learned normal) that a stillness this long is harmless;
     #: a smaller value makes the detector less eager. caution / danger levels.
-    inactivity_caution_p: float = 0.004
-    inactivity_danger_p: float = 0.0015
+    inactivity_caution_p: float = 0.01
+    inactivity_danger_p: float = 0.006
     #: never raise the inactivity alert earlier than these floors (minutes of stillness)
     inactivity_caution_floor_min: float = 20.0
     inactivity_danger_floor_min: float = 30.0
