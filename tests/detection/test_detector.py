@@ -74,6 +74,20 @@ def test_bathroom_stay_fires_at_the_fixed_limit_and_closes_on_movement() -> None
     assert ("bathroom_stay", "danger") in kinds(closed, "close")
 
 
+def test_lowered_limit_applies_to_the_stillness_under_way_without_repeating_alerts() -> None:
+    d = det(bathroom_stay_min=40, no_activity_hours=12)
+    t = at(0, 9)
+    d.on_event(Event(t, "m_bath", 1))
+    assert not kinds(run_until(d, t + 10 * 60))
+    d.thresholds = Thresholds.from_dict({"bathroom_stay_min": 5, "no_activity_hours": 12})
+    d.rearm()  # what the detector service does when an admin lowers the limit
+    fired = d.on_tick(t + 10 * 60 + 1)
+    assert ("bathroom_stay", "danger") in kinds(fired)  # 10 min already > 5 min: at the next tick, not in 40 min
+    d.rearm()  # a second change must not raise the open alert again
+    assert "bathroom_stay" not in [k for k, _ in kinds(run_until(d, t + 30 * 60), "open")]
+    assert not [x for x in run_until(d, t + 30 * 60) if x.kind == "bathroom_stay"]
+
+
 def test_night_exit_without_return_and_its_close() -> None:
     d = det(night_exit_return_min=30)
     t = at(0, 23.5)

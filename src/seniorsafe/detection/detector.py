@@ -148,6 +148,39 @@ class HomeDetector:
             {"problem": problem},
         )
 
+    def rearm(self) -> None:
+        """Re-arm the deadlines of the stillness under way from the last activity, with the current thresholds and
+        limits (after an admin changed them), so that a lowered limit applies now and not from the next event.
+        Conditions already alerted are not raised again; their alerts stay open until activity resumes."""
+        act = self.last
+        if act is None:
+            return
+        thr = self.thresholds
+        if self._out_since is not None:  # away: only the night-exit wait runs, counted from the door
+            if self._night_at < INF and "night_exit" not in self.open:
+                self._night_at = self._out_since + thr.night_exit_return_min * 60.0
+        else:
+            up_local = self._up_local
+            self._caution_at = self._danger_at = self._bath_at = self._noact_at = INF
+            self._routine_at = self._wake_at = INF
+            self._arm_home_deadlines(act)
+            self._up_local = up_local
+            self._disarm_alerted()
+        self._update_next()
+
+    def _disarm_alerted(self) -> None:
+        inactivity = self.open.get("inactivity")
+        if inactivity is not None:
+            self._caution_at = INF
+            if inactivity.severity == "danger":
+                self._danger_at = INF
+        if "bathroom_stay" in self.open:
+            self._bath_at = INF
+        if "no_activity" in self.open:
+            self._noact_at = INF
+        if "routine_deviation" in self.open:
+            self._routine_at = self._wake_at = INF
+
     def clear(self, kind: str, at: float | None = None) -> list[AlertDecision]:
         """Staff resolved an alert that does not close by itself (button, smoke, gas, night exit...)."""
         return self._close(kind, at if at is not None else self.live_ts, "resolved by staff")

@@ -507,10 +507,8 @@ class DetectorService:
 
     async def reload_thresholds(self, org_id: uuid.UUID, senior_id: uuid.UUID | None = None) -> int:
         """An admin changed thresholds (`detection.thresholds_changed`): re-read them for the live homes concerned
-        (one senior's, or every home of the organisation in this shard) and recompute the model limits.
-
-        The new values apply from each home's next activity: deadlines already armed for the current stillness
-        keep the limits they were armed with (HomeDetector has no re-arming entry point yet)."""
+        (one senior's, or every home of the organisation in this shard), recompute the model limits and re-arm
+        the stillness under way, so that the new limits apply at once."""
         homes = [h for h in self.homes.values()
                  if h.info.org_id == org_id and (senior_id is None or h.info.senior_id == senior_id)]
         if not homes:
@@ -524,7 +522,9 @@ class DetectorService:
                 continue
             home.info.thresholds = thresholds
             home.det.thresholds = thresholds
-            await self._apply(home, await self._recompute_limits(home, time.time()))
+            decisions = await self._recompute_limits(home, time.time())
+            home.det.rearm()
+            await self._apply(home, decisions)
             changed += 1
         log.info("thresholds changed (org %s, senior %s): %d live homes updated", org_id, senior_id, changed)
         return changed
