@@ -116,6 +116,7 @@ async def _client_loop(base: str, tokens: list[str], seconds: float, clients: in
     import aiohttp
 
     latencies: list[float] = []
+    by_kind: dict[str, list[float]] = {"list": [], "detail": []}
     errors = 0
     connector = aiohttp.TCPConnector(limit=clients)
     async with aiohttp.ClientSession(connector=connector) as http:
@@ -134,13 +135,14 @@ async def _client_loop(base: str, tokens: list[str], seconds: float, clients: in
                 async with http.get(url, headers=headers) as r:
                     body = await r.read()
                     latencies.append(time.perf_counter() - start)
+                    by_kind["detail" if detail else "list"].append(latencies[-1])
                     if r.status != 200:
                         errors += 1
                     elif not detail:
                         ids = [item["id"] for item in json.loads(body)["items"]]
 
         await asyncio.gather(*(one_client(i) for i in range(clients)))
-    q.put({"latencies": latencies, "errors": errors})
+    q.put({"latencies": latencies, "errors": errors, "by_kind": by_kind})
 
 
 def client_process(base: str, tokens: list[str], seconds: float, clients: int, q: Any, baseline: bool = False) -> None:
@@ -171,6 +173,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--seniors", type=int, default=1000)
+    parser.add_argument("--warm-up", type=float, default=5.0,
+                        help="seconds of the same load before measuring (fills the read cache: ~1,100 pages here)")
     args = parser.parse_args()
 
     name = f"ss_bench_{uuid.uuid4().hex[:8]}"
@@ -194,7 +198,7 @@ def main() -> None:
             bar.update()
             tokens = asyncio.run(_login_all(base, emails))
             bar.update()
-        run_load(base, tokens, 2.0, args.clients, "warm-up")
+        run_load(base, tokens, args.warm_up, args.clients, "warm-up")
         # The same clients against /healthz (no auth, no database) in the same run: a baseline for a noisy machine.
         baseline = run_load(base, tokens, max(args.seconds / 4, 3.0), args.clients, "baseline /healthz", baseline=True)
         result = run_load(base, tokens, args.seconds, args.clients, "load")
@@ -204,7 +208,9 @@ def main() -> None:
         print(json.dumps({
             "rps": round(rps, 1), "p50_ms": round(percentile(lat, 50) * 1000, 2),
             "p99_ms": round(percentile(lat, 99) * 1000, 2), "requests": len(lat), "errors": result["errors"],
-            "clients": args.clients, "seniors": args.seniors, "seconds": args.seconds,
+            **{f"{kind}_p99_ms": round(percentile(values, 99) * 1000, 2)
+               for kind, values in result["by_kind"].items() if values},
+            "clients": args.clients, "seniors": args.seniors, "seconds": args.seconds, "warm_up_s": args.warm_up,
             "workers": 1, "baseline_healthz_rps": round(baseline_rps, 1),
             "baseline_healthz_p99_ms": round(percentile(baseline["latencies"], 99) * 1000, 2),
             "load_average_1m": round(os.getloadavg()[0], 2),
