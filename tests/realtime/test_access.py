@@ -155,3 +155,17 @@ async def test_guardians_never_receive_internal_notes(
     assert told["data"]["outcome"] == "resident_fine" and "note" not in told["data"]
     assert not guardian.named("alert.noted")
     assert "INTERNAL" not in orjson.dumps([d for _, d, _ in guardian.events]).decode()
+
+
+def test_family_copy_leaves_out_notes_and_who_was_paged() -> None:
+    from seniorsafe.realtime.rooms import for_family
+
+    escalated = {"event": "alert.escalated", "data": {"id": "a1", "severity": "danger", "note": "internal",
+                 "escalation": {"level": 2, "notified": ["Kim (sms)"], "next_at": None}}}
+    family = for_family(escalated)
+    assert family is not None
+    assert family["data"] == {"id": "a1", "severity": "danger", "escalation": {"level": 2, "next_at": None}}
+    assert escalated["data"]["escalation"]["notified"] == ["Kim (sms)"]  # the staff copy is untouched
+    assert for_family({"event": "alert.noted", "data": {"id": "a1"}}) is None
+    plain = {"event": "alert.opened", "data": {"id": "a1"}}
+    assert for_family(plain) is plain

@@ -81,8 +81,14 @@ def for_family(message: dict[str, Any]) -> dict[str, Any] | None:
     if message.get("event") in STAFF_ONLY_EVENTS:
         return None
     data = message.get("data")
-    if isinstance(data, dict) and any(f in data for f in STAFF_ONLY_FIELDS):
-        return {**message, "data": {k: v for k, v in data.items() if k not in STAFF_ONLY_FIELDS}}
+    if not isinstance(data, dict):
+        return message
+    escalation = data.get("escalation")
+    if any(f in data for f in STAFF_ONLY_FIELDS) or (isinstance(escalation, dict) and "notified" in escalation):
+        data = {k: v for k, v in data.items() if k not in STAFF_ONLY_FIELDS}
+        if isinstance(escalation, dict):  # which staff were paged, and how, is the agency's business
+            data["escalation"] = {k: v for k, v in escalation.items() if k != "notified"}
+        return {**message, "data": data}
     return message
 
 
