@@ -3,13 +3,13 @@ Mosquitto into K `seniorsafe ingest` processes; then waits for the backlog to dr
 measures the raw COPY ceiling.
 
     .venv/bin/python bench/ingest.py --suite                                  # max-rate run + 2,000/s latency run
-    .venv/bin/python bench/ingest.py --hubs 50 --duration 10 --rate 10000 --ingest-procs 1 --pub-procs 2
+    .venv/bin/python bench/ingest.py --hubs 50 --duration 10 --rate 10000 --ingest-procs 2 --pub-procs 2
     .venv/bin/python bench/ingest.py --hubs 20 --duration 10 --rate 2000 --ingest-procs 1   # latency at 2,000/s
 
-Publishers are a minimal MQTT 3.1.1 client on raw sockets (pre-built packets, a bounded window of unacknowledged
-PUBLISHes per connection) so that the measurement is about ingest, not about the publishers. They share the
-machine's 2 cores with Mosquitto, PostgreSQL, Redis and the ingest processes: the JSON reports the CPU each part
-used (`cpu_*`, in % of one core) and the publish rate actually reached.
+Publishers are bench/mqtt_load.py's minimal MQTT 3.1.1 client on raw sockets (pre-built packets, a bounded window
+of unacknowledged PUBLISHes per connection) so that the measurement is about ingest, not about the publishers.
+They share the machine's 2 cores with Mosquitto, PostgreSQL, Redis and the ingest processes: the JSON reports the
+CPU each part used (`cpu_*`, in % of one core) and the publish rate actually reached.
 
 Counting: `backlog_at_end` = published − stored when the publishers stopped (how far behind the ingest was);
 the bench then waits (up to --drain-timeout) until every published event is stored; `lost` = published −
@@ -25,7 +25,6 @@ import asyncio
 import multiprocessing as mp
 import os
 import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -37,93 +36,42 @@ import orjson
 import psycopg
 import redis
 
+from mqtt_load import ROOT, MqttHub, connect_all, ingest_env, start_broker, start_ingest, stop_all, wait_acked
 from seniorsafe.telemetry.broker import LocalBroker
-from seniorsafe.telemetry.dynsec import build_config, hash_password
 
 PG_ADMIN = os.environ.get("BENCH_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
 SENSORS = ("pir-living", "pir-kitchen", "pir-bedroom", "bed", "door-front", "fridge")
-ROOT = "seniorsafe/v1"
 
 
-# ---------------------------------------------------------------- minimal MQTT 3.1.1 publisher
+# ---------------------------------------------------------------- publisher (bench/mqtt_load.py's minimal client)
 
 
-def _str(s: str) -> bytes:
-    b = s.encode()
-    return len(b).to_bytes(2, "big") + b
+class Hub(MqttHub):
+    """A hub that sends as many events as its window of unacknowledged PUBLISHes allows."""
 
-
-def _varint(n: int) -> bytes:
-    out = bytearray()
-    while True:
-        n, digit = divmod(n, 128)
-        out.append(digit | (0x80 if n else 0))
-        if not n:
-            return bytes(out)
-
-
-def connect_packet(client_id: str, user: str, password: str) -> bytes:
-    body = _str("MQTT") + bytes([4, 0xC2]) + (60).to_bytes(2, "big") + _str(client_id) + _str(user) + _str(password)
-    return b"\x10" + _varint(len(body)) + body
-
-
-def publish_packet(topic: bytes, pid: int, payload: bytes) -> bytes:
-    body = len(topic).to_bytes(2, "big") + topic + pid.to_bytes(2, "big") + payload
-    return b"\x32" + _varint(len(body)) + body
-
-
-class Hub:
     def __init__(self, hub_id: str, secret: str, port: int, window: int) -> None:
-        self.hub_id, self.secret, self.port, self.window = hub_id, secret, port, window
-        self.topic = f"{ROOT}/hubs/{hub_id}/events".encode()
+        super().__init__(hub_id, secret, port, ROOT)
+        self.window = window
         self.seq = 0
-        self.inflight = 0
-        self.acked = 0
-        self.sent = 0
-
-    async def connect(self) -> None:
-        self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
-        self.writer.write(connect_packet(f"bench-{self.hub_id}", self.hub_id, self.secret))
-        connack = await self.reader.readexactly(4)
-        if connack[3] != 0:
-            raise RuntimeError(f"CONNACK refused for {self.hub_id}: {connack[3]}")
-        self.acker = asyncio.create_task(self._read_acks())
-
-    async def _read_acks(self) -> None:
-        buf = b""
-        while True:
-            data = await self.reader.read(65536)
-            if not data:
-                return
-            buf += data
-            n = len(buf) // 4  # PUBACK = 4 bytes (0x40 0x02 pid); nothing else is sent to a publisher
-            self.acked += n
-            self.inflight -= n
-            buf = buf[n * 4:]
 
     def send(self, count: int) -> int:
         count = min(count, self.window - self.inflight)
         if count <= 0:
             return 0
         now = datetime.now(UTC).isoformat()
-        chunks = []
+        payloads = []
         for _ in range(count):
             self.seq += 1
-            payload = b'{"sensor":"%s","ts":"%s","value":%d,"seq":%d}' % (
-                SENSORS[self.seq % len(SENSORS)].encode(), now.encode(), self.seq & 1, self.seq)
-            chunks.append(publish_packet(self.topic, (self.seq % 65535) + 1, payload))
-        self.writer.write(b"".join(chunks))
-        self.inflight += count
-        self.sent += count
-        return count
+            payloads.append(b'{"sensor":"%s","ts":"%s","value":%d,"seq":%d}' % (
+                SENSORS[self.seq % len(SENSORS)].encode(), now.encode(), self.seq & 1, self.seq))
+        return self.publish(payloads)
 
 
 async def publisher_main(hubs: list[tuple[str, str]], port: int, rate: float, duration: float, window: int,
                          out: Any) -> None:
     conns = [Hub(h, s, port, window) for h, s in hubs]
-    for c in conns:
-        await c.connect()
+    await connect_all(conns)
     start = time.monotonic()
     sent = 0
     turn = 0
@@ -140,13 +88,10 @@ async def publisher_main(hubs: list[tuple[str, str]], port: int, rate: float, du
             due -= n
         await asyncio.sleep(0.002)
     sent_for = time.monotonic() - start
-    for _ in range(600):  # up to 30 s for the last PUBACKs
-        if all(c.inflight <= 0 for c in conns):
-            break
-        await asyncio.sleep(0.05)
+    await wait_acked(conns, 30.0)  # the last PUBACKs
     out.put(({c.hub_id: (c.seq, c.acked) for c in conns}, sent_for))
     for c in conns:
-        c.writer.close()
+        c.close()
 
 
 def publisher_process(hubs: list[tuple[str, str]], port: int, rate: float, duration: float, window: int,
@@ -192,21 +137,6 @@ def seed(libpq: str, count: int) -> list[tuple[str, str]]:
                              "VALUES (%s, %s, %s, %s, %s, %s, '{}')", (org, home, hub_id, sensor, kind, room))
             hubs.append((hub_id, secret))
     return hubs
-
-
-def start_ingest(env: dict[str, str], procs: int, log_dir: Path) -> list[subprocess.Popen[bytes]]:
-    out = []
-    for i in range(procs):
-        log = open(log_dir / f"ingest-{i}.log", "wb")  # noqa: SIM115 - owned by the child
-        out.append(subprocess.Popen([sys.executable, "-m", "seniorsafe.cli", "ingest", "--client-id",
-                                     f"bench-ingest-{i}", "--max-batch", "2000"], env=env, stdout=log,
-                                    stderr=subprocess.STDOUT))
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:  # every process subscribed (its log says so)
-        if all("subscribed:" in (log_dir / f"ingest-{i}.log").read_text() for i in range(procs)):
-            break
-        time.sleep(0.1)
-    return out
 
 
 # ---------------------------------------------------------------- measurement
@@ -345,14 +275,9 @@ def run_once(args: argparse.Namespace, rate: float, duration: float) -> dict[str
     broker: LocalBroker | None = None
     try:
         hubs = seed(libpq, args.hubs)
-        broker = LocalBroker(tmp / "mosquitto", root=ROOT)
-        config = build_config(ROOT, broker.admin_user, broker.admin_password,
-                              [(h, *hash_password(s), True) for h, s in hubs])
-        (tmp / "mosquitto" / "dynamic-security.json").write_bytes(orjson.dumps(config))
-        broker.start()
-        env = {**os.environ, "DATABASE_URL": url, "REDIS_URL": REDIS_URL, "REDIS_PREFIX": prefix,
-               "MQTT_PORT": str(broker.port), "MQTT_USERNAME": broker.admin_user,
-               "MQTT_PASSWORD": broker.admin_password, "MQTT_TOPIC_ROOT": ROOT, "LOG_LEVEL": "INFO"}
+        broker = start_broker(tmp / "mosquitto", hubs)
+        env = ingest_env({**os.environ, "DATABASE_URL": url, "REDIS_URL": REDIS_URL, "REDIS_PREFIX": prefix},
+                         broker)
         procs = start_ingest(env, args.ingest_procs, tmp)
         load = os.getloadavg()[0]
         print(f"bench: {args.hubs} hubs, {duration:g} s, rate {rate or 'max'}, {args.ingest_procs} ingest + "
@@ -397,13 +322,7 @@ def run_once(args: argparse.Namespace, rate: float, duration: float) -> dict[str
             "ingest_procs": args.ingest_procs, "pub_procs": args.pub_procs, "duration_s": duration,
             "load_before": round(load, 2), **cpu}
     finally:
-        for p in procs:
-            p.terminate()
-        for p in procs:
-            try:
-                p.wait(10)
-            except subprocess.TimeoutExpired:
-                p.kill()
+        stop_all(procs)
         if broker is not None:
             broker.stop()
         keys = list(r.scan_iter(match=prefix + "*", count=1000))
@@ -418,7 +337,7 @@ def main() -> None:
     ap.add_argument("--hubs", type=int, default=50)
     ap.add_argument("--duration", type=float, default=10.0)
     ap.add_argument("--rate", type=float, default=0.0, help="target events/s in total (0 = as fast as possible)")
-    ap.add_argument("--ingest-procs", type=int, default=1)
+    ap.add_argument("--ingest-procs", type=int, default=2, help="ingest processes sharing the subscription")
     ap.add_argument("--pub-procs", type=int, default=2)
     ap.add_argument("--window", type=int, default=200, help="unacknowledged PUBLISHes per hub connection")
     ap.add_argument("--drain-timeout", type=float, default=120.0, help="seconds to wait for the backlog to drain")

@@ -1,21 +1,42 @@
-"""Live gateway benchmark: K Socket.IO dashboard clients, sensor events through the real HTTP ingest.
+"""Live gateway benchmark: K Socket.IO dashboard clients, sensor events through the real ingest (HTTP or MQTT).
 
-Starts its own database, two api processes (one takes the hubs' HTTP ingest, the other — ONE uvicorn worker —
-holds every dashboard socket, as two replicas behind a proxy would), the detector (`seniorsafe detect`), a
-load generator and client processes. Each client watches one senior (`senior.watch`); events are spread over
-the hubs at --rate events/s. Every --press-every seconds an emergency button is pressed in a new home: the
-detector raises the alert, the dashboards receive `alert.opened`.
+Starts its own database, an api process that holds every dashboard socket (ONE uvicorn worker), the ingest, the
+detector (`seniorsafe detect`), a load generator and client processes. The ingest depends on --source:
+  http (default)  a second api process takes the hubs' `POST /api/v1/hub/events` (two replicas behind a proxy);
+  mqtt            the production path: a private Mosquitto with a dynamic-security account per hub, the generator
+                  connects as every hub with its own credential and publishes QoS 1 to
+                  `seniorsafe/v1/hubs/{hub_id}/events`, one event per message (the buttons too), and
+                  --ingest-procs `seniorsafe ingest` processes (MQTT 5 shared subscription) commit and publish on
+                  the bus (broker and ingest set-up shared with bench/ingest.py, see bench/mqtt_load.py);
+  bus             telemetry's live messages straight on Redis (the gateway alone; buttons still go by HTTP).
+Each client watches one senior (`senior.watch`); events are spread over the hubs at --rate events/s, --batch
+events per hub turn. Every --press-every seconds an emergency button is pressed in a new home: the detector
+raises the alert, the dashboards receive `alert.opened`.
 
 Measures event → dashboard (`sensor.activity` receipt minus the event's hub timestamp) and decisive event →
 alert on dashboard (button timestamp → `alert.opened` receipt). Progress on stderr; last line on stdout:
 {"clients", "event_to_dashboard_p50_ms", "event_to_dashboard_p99_ms", "button_to_alert_p99_ms", ...,
-"cpu_percent": {part: % of one core during the load}, "loadavg_1m_before", "loadavg_1m_after"}.
-Targets: 2,000 clients on one api worker, event → dashboard p99 <= 100 ms, button → alert p99 <= 250 ms.
+"events_stored", "events_late", "cpu_percent": {part: % of one core during the load}, "loadavg_1m_before",
+"loadavg_1m_after"}. Late events (older than the sensor's last reading) are stored but never sent live, so
+activity_deliveries = events_stored − events_late. Targets: 2,000 clients on one api worker, 2,000 events/s in,
+event → dashboard p99 <= 100 ms, button → alert p99 <= 250 ms.
+
+2026-11-26, 2,000 clients, 20 s, 2 shared cores with a CI run (pytest + Playwright/Chromium) going on; load
+average 1 min before → after:
+  mqtt, 2 ingest procs  1,878–1,905 ev/s in, 0 unacked; event → dashboard p50 47–76 ms, p99 1,015–1,414 ms;
+                        button → alert p50 124–174 ms, p99 710–824 ms (load 4.7 → 5.0, 5.3 → 5.5); 13 % of the
+                        events were late (2nd run; the shared subscription splits a hub's 10-event burst between the two
+                        ingest processes, so they commit out of order); with --ingest-procs 1: 0 late, 1,839 ev/s,
+                        p99 1,138 ms / 1,271 ms (load 6.0 → 4.9)
+  http                  1,372 ev/s in (one ingest api worker, 16 requests in flight, is the limit); p50 72 ms,
+                        p99 581 ms; button → alert p50 149 ms, p99 1,022 ms (load 6.7 → 8.7)
+The targets are not met on this shared machine; the MQTT path is the only one that takes ~2,000 events/s in.
 
 The client processes (--client-procs, default 2) decode with orjson and stop when the main process says the
 load is over (results are drained while the generator runs, so a slow start cannot deadlock the queue). On 2
 shared cores each client process used ~10 % of a core at 2,000 events/s: the clients are not the tail here;
-compare `cpu_percent` and the load average between runs.
+compare `cpu_percent` and the load average between runs. With --source mqtt the generator connects every hub
+before the load starts (not measured); the broker's and ingest processes' CPU is in `cpu_percent`.
 """
 
 from __future__ import annotations
@@ -30,13 +51,16 @@ import queue
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import psycopg
 
+from mqtt_load import MqttHub, connect_all, ingest_env, start_broker, start_ingest, stop_all, wait_acked
 from seniorsafe.accounts.models import Role
 from seniorsafe.accounts.security import Principal, hash_password, issue_access_token, token_digest
 from seniorsafe.config import Settings
@@ -160,11 +184,17 @@ def _iso(ts: float) -> str:
 
 
 async def _generate(url: str, hubs: list[tuple[str, str, str]], args: argparse.Namespace, redis_prefix: str,
-                    q: Any) -> None:
-    """Sensor events at args.rate (HTTP ingest with a bounded in-flight window, or straight onto the bus)."""
+                    q: Any, mqtt_port: int, ready: Any) -> None:
+    """Sensor events at args.rate (HTTP ingest with a bounded in-flight window, MQTT QoS 1 with each hub's
+    credential, or straight onto the bus)."""
     import aiohttp
     import redis.asyncio as aioredis
 
+    mq: dict[str, MqttHub] = {}
+    if args.source == "mqtt":  # one connection per hub, as the hubs' agents hold them
+        mq = {h: MqttHub(h, secret, mqtt_port) for h, secret, _ in hubs}
+        await connect_all(list(mq.values()))
+    ready.set()
     seq = {h: 0 for h, _, _ in hubs}
     presses: list[tuple[str, float]] = []
     sent = errors = 0
@@ -187,6 +217,9 @@ async def _generate(url: str, hubs: list[tuple[str, str, str]], args: argparse.N
                 window.release()
 
         async def send(hub: str, secret: str, senior: str, events: list[dict[str, Any]]) -> None:
+            if args.source == "mqtt":  # one event per message, as real sensors
+                mq[hub].publish(json.dumps(e, separators=(",", ":")).encode() for e in events)
+                return
             if args.source == "bus":  # what telemetry publishes after its commit (telemetry/live.py)
                 pipe = bus.pipeline(transaction=False)
                 for e in events:
@@ -220,21 +253,29 @@ async def _generate(url: str, hubs: list[tuple[str, str, str]], args: argparse.N
                 seq[hub] += 1
                 ts = time.time()
                 presses.append((senior, ts))
-                await window.acquire()
-                asyncio.get_running_loop().create_task(
-                    post(hub, secret, [{"sensor": "button", "ts": _iso(ts), "value": True, "seq": seq[hub]}]))
+                press = {"sensor": "button", "ts": _iso(ts), "value": True, "seq": seq[hub]}
+                if args.source == "mqtt":
+                    mq[hub].publish([json.dumps(press, separators=(",", ":")).encode()])
+                else:
+                    await window.acquire()
+                    asyncio.get_running_loop().create_task(post(hub, secret, [press]))
                 next_press += args.press_every
             await asyncio.sleep(max(0.0, tick - (time.monotonic() - began)))
         elapsed = time.monotonic() - start
         for _ in range(args.inflight):
             await window.acquire()
+        if mq:  # the last PUBACKs; a PUBLISH never acknowledged counts as an error
+            await wait_acked(list(mq.values()), 30.0)
+            errors += sum(max(0, h.inflight) for h in mq.values())
+            for h in mq.values():
+                h.close()
     await bus.aclose()
     q.put({"sent": sent, "errors": errors, "rate": sent / elapsed, "presses": presses})
 
 
 def generator_process(url: str, hubs: list[tuple[str, str, str]], args: argparse.Namespace, redis_prefix: str,
-                      q: Any) -> None:
-    asyncio.run(_generate(url, hubs, args, redis_prefix, q))
+                      q: Any, mqtt_port: int, ready: Any) -> None:
+    asyncio.run(_generate(url, hubs, args, redis_prefix, q, mqtt_port, ready))
 
 
 # ---------------------------------------------------------------- processes
@@ -259,6 +300,7 @@ def wait_ready(base: str) -> None:
 
 def run(args: argparse.Namespace, dsn: str, name: str) -> dict[str, Any]:
     procs: list[subprocess.Popen[bytes]] = []
+    broker = None
     try:
         upgrade(dsn.replace("postgresql://", "postgresql+asyncpg://"))
         org_id, staff_ids, hubs = load_data(dsn, args.homes, args.staff)
@@ -268,15 +310,31 @@ def run(args: argparse.Namespace, dsn: str, name: str) -> dict[str, Any]:
                "REDIS_PREFIX": f"ssbench:{name}:", "JWT_SECRET": secret, "ENVIRONMENT": "test",
                "WORKFLOW_WORKER_IN_API": "false", "ACCESS_TOKEN_MINUTES": "120"}
         gw_port, ingest_port = free_port(), free_port()
-        procs += [start_api(env, gw_port), start_api(env, ingest_port)]
+        procs.append(start_api(env, gw_port))
+        parts: dict[str, int | None] = {"gateway": procs[0].pid}
+        gw, ingest = f"http://127.0.0.1:{gw_port}", f"http://127.0.0.1:{ingest_port}"
+        mqtt_port = 0
+        if args.source == "mqtt":  # hubs -> Mosquitto (dynsec account per hub) -> `seniorsafe ingest` x K
+            tmp = Path(tempfile.mkdtemp(prefix="ss-bench-rt-"))
+            broker = start_broker(tmp / "mosquitto", [(h, s) for h, s, _ in hubs])
+            mqtt_port = broker.port
+            parts["broker"] = broker.proc.pid if broker.proc else None
+            ingesters = start_ingest(ingest_env(env, broker), args.ingest_procs, tmp)
+            procs += ingesters
+            parts.update({f"ingest_{i}": p.pid for i, p in enumerate(ingesters)})
+            log(f"setup: broker on {broker.port}, {args.ingest_procs} ingest processes subscribed (logs in {tmp})")
+        else:
+            procs.append(start_api(env, ingest_port))
+            parts["ingest_api"] = procs[-1].pid
         detector = None
         if args.detector:
             detector = subprocess.Popen([sys.executable, "-m", "seniorsafe.cli", "detect", "--tick", "0.5",
                                          "--history-hours", "0"], env=env, stdout=subprocess.DEVNULL)
             procs.append(detector)
-        gw, ingest = f"http://127.0.0.1:{gw_port}", f"http://127.0.0.1:{ingest_port}"
+            parts["detector"] = detector.pid
         wait_ready(gw)
-        wait_ready(ingest)
+        if args.source != "mqtt":
+            wait_ready(ingest)
         settings = Settings(jwt_secret=secret, access_token_minutes=120)
         tokens = [issue_access_token(settings, Principal(u, org_id, Role.staff, uuid.uuid4()))[0] for u in staff_ids]
         watched = max(1, min(args.watched, len(hubs)))
@@ -302,12 +360,14 @@ def run(args: argparse.Namespace, dsn: str, name: str) -> dict[str, Any]:
             if time.monotonic() - t0 > 300:
                 raise RuntimeError("clients did not connect within 5 minutes")
         log(f"all {args.clients} clients connected in {time.monotonic() - t0:.1f}s; sending {args.rate:.0f} ev/s")
-        gen = mp.Process(target=generator_process, args=(ingest, hubs, args, env["REDIS_PREFIX"], q))
-        load_before = os.getloadavg()
+        ready = mp.Event()
+        gen = mp.Process(target=generator_process, args=(ingest, hubs, args, env["REDIS_PREFIX"], q, mqtt_port,
+                                                         ready))
         gen.start()
-        parts = {"gateway": procs[0].pid, "ingest_api": procs[1].pid, "generator": gen.pid,
-                 **({"detector": detector.pid} if detector else {}),
-                 **{f"clients_{i}": c.pid for i, c in enumerate(clients)}}
+        if not ready.wait(180):  # mqtt: every hub connected (not part of the measured load)
+            raise RuntimeError("the generator's hubs did not connect within 3 minutes")
+        load_before = os.getloadavg()
+        parts.update({"generator": gen.pid, **{f"clients_{i}": c.pid for i, c in enumerate(clients)}})
         cpu = CpuMeter(parts)
         t1 = time.monotonic()
         results: list[dict[str, Any]] = []
@@ -323,16 +383,15 @@ def run(args: argparse.Namespace, dsn: str, name: str) -> dict[str, Any]:
             results.append(q.get(timeout=120))
         for proc in [*clients, gen]:
             proc.join(timeout=30)
-        return {**summarise(args, results, detector is not None), "cpu_percent": used,
+        with psycopg.connect(dsn) as conn:  # late events (older than the sensor's last reading) are not sent live
+            row = conn.execute("SELECT count(*), count(*) FILTER (WHERE late) FROM sensor_events").fetchone()
+        stored = {"events_stored": row[0], "events_late": row[1]} if row else {}
+        return {**summarise(args, results, detector is not None), **stored, "cpu_percent": used,
                 "loadavg_1m_before": round(load_before[0], 2), "loadavg_1m_after": round(os.getloadavg()[0], 2)}
     finally:
-        for proc in procs:
-            proc.terminate()
-        for proc in procs:
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        stop_all(procs)
+        if broker is not None:
+            broker.stop()
 
 
 class CpuMeter:
@@ -387,6 +446,7 @@ def summarise(args: argparse.Namespace, results: list[dict[str, Any]], detector:
         "button_to_alert_p50_ms": percentile(button, 50) if detector else None,
         "button_to_alert_p99_ms": percentile(button, 99) if detector else None,
         "source": args.source,
+        **({"ingest_procs": args.ingest_procs, "mqtt_messages_per_event": 1} if args.source == "mqtt" else {}),
         "watched_seniors": args.watched,
         "staff": args.staff,
         "homes": args.homes,
@@ -398,16 +458,20 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=2000)
     parser.add_argument("--client-procs", type=int, default=2, help="processes that hold the client sockets")
     parser.add_argument("--rate", type=float, default=2000.0, help="sensor events per second (all homes)")
-    parser.add_argument("--batch", type=int, default=10, help="events per ingest request")
+    parser.add_argument("--batch", type=int, default=10, help="events per ingest request (mqtt: per hub turn, "
+                        "one message each)")
     parser.add_argument("--homes", type=int, default=2000)
     parser.add_argument("--staff", type=int, default=100, help="care workers (each client is a tab of one)")
     parser.add_argument("--watched", type=int, default=2000, help="distinct seniors watched by the clients")
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--press-every", type=float, default=0.5, help="seconds between emergency buttons")
     parser.add_argument("--no-detector", dest="detector", action="store_false")
-    parser.add_argument("--source", choices=["http", "bus"], default="http",
-                        help="http: hubs' HTTP ingest (end to end); bus: telemetry's live messages straight on "
-                             "Redis (the gateway alone); buttons always go through the ingest and the detector")
+    parser.add_argument("--source", choices=["http", "mqtt", "bus"], default="http",
+                        help="http: hubs' HTTP ingest (end to end); mqtt: hubs publish QoS 1 to a private Mosquitto, "
+                             "`seniorsafe ingest` processes commit (the production path); bus: telemetry's live "
+                             "messages straight on Redis (the gateway alone); buttons always go through an ingest "
+                             "(MQTT with --source mqtt, else HTTP) and the detector")
+    parser.add_argument("--ingest-procs", type=int, default=2, help="`seniorsafe ingest` processes (--source mqtt)")
     parser.add_argument("--inflight", type=int, default=16, help="concurrent ingest requests")
     args = parser.parse_args()
     name = f"ss_bench_rt_{uuid.uuid4().hex[:8]}"

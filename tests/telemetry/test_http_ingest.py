@@ -199,3 +199,22 @@ async def test_concurrent_requests_share_commits_and_get_their_own_receipts(
     assert count == 31
     transactions = app.state.telemetry_ingest.commits.transactions - before
     assert transactions < len(bodies), "requests in flight together must share transactions"
+
+
+async def test_slight_reordering_stays_live(client: httpx.AsyncClient, state: AppState, hub: HubFixture) -> None:
+    pubsub = state.bus.redis.pubsub()
+    await pubsub.subscribe(state.bus.key("pub", f"senior:{hub.senior_id}:activity"))
+    await pubsub.get_message(timeout=1)
+    newer, older = ev("pir-kitchen", 20, True, ago=1), ev("pir-kitchen", 19, False, ago=3)
+    assert (await client.post(URL, json=newer, auth=hub.basic())).json()["late"] == 0
+    r = await client.post(URL, json=older, auth=hub.basic())  # committed after, 2 s older: reordering
+    assert r.json() == {"stored": 1, "duplicates": 0, "late": 0, "rejected": []}
+    seqs = []
+    for _ in range(2):
+        message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=2)
+        assert message is not None
+        seqs.append(orjson.loads(message["data"])["seq"])
+    await pubsub.aclose()
+    assert seqs == [20, 19]
+    cached = await state.bus.redis.hget(state.bus.key("state", "home", hub.home_id), "pir-kitchen")
+    assert orjson.loads(cached)["seq"] == 20  # the live state did not go back

@@ -42,6 +42,9 @@ log = logging.getLogger(__name__)
 
 FUTURE_SKEW_SECONDS = 300.0   # clocks drift: an event up to 5 min ahead is accepted
 LATE_AFTER_SECONDS = 120.0    # an event delivered this long after it happened is "late" (no live notification)
+# Parallel consumers (MQTT shared subscription) may commit a hub's burst slightly out of order: an event at most
+# this much older than its sensor's latest reading is reordering, not backlog, and stays live.
+REORDER_TOLERANCE_SECONDS = 5.0
 RETRIES = 5
 
 EVENT_COLUMNS = ("ts", "hub_id", "seq", "sensor_pk", "home_id", "kind", "room", "value", "late", "received_at")
@@ -347,11 +350,13 @@ def _days(cands: list[Candidate]) -> set[date]:
 
 
 def _mark_late(cands: list[Candidate], prior: dict[int, _Prior], now: float) -> None:
-    """Late = older than the sensor's latest known state, or delivered long after it happened (backlog)."""
+    """Late = older than the sensor's latest known state (beyond the reordering tolerance), or delivered long
+    after it happened (backlog). Live state only ever moves forward either way (newest reading wins)."""
     latest: dict[int, datetime | None] = {pk: p.ts for pk, p in prior.items()}
     for c in sorted(cands, key=lambda c: (c.sensor.pk, c.ev.ts, c.ev.seq)):
         known = latest.get(c.sensor.pk)
-        c.late = (known is not None and c.ev.ts < known) or now - c.ev.ts.timestamp() > LATE_AFTER_SECONDS
+        behind = (known - c.ev.ts).total_seconds() if known is not None else 0.0
+        c.late = behind > REORDER_TOLERANCE_SECONDS or now - c.ev.ts.timestamp() > LATE_AFTER_SECONDS
         if known is None or c.ev.ts > known:
             latest[c.sensor.pk] = c.ev.ts
 
