@@ -16,6 +16,7 @@ import random
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from typing import Any
@@ -112,7 +113,10 @@ async def _login_all(base: str, emails: list[str]) -> list[str]:
 
 
 async def _client_loop(base: str, tokens: list[str], seconds: float, clients: int, q: Any,
-                       baseline: bool = False) -> None:
+                       baseline: bool = False, rate: float = 0.0) -> None:
+    """Closed loop (rate 0: each client sends its next request when the last one is answered), or open loop at
+    `rate` requests/s in total: each client keeps its own schedule, and latency counts from the scheduled time,
+    so a server that falls behind is charged for the wait (no coordinated omission)."""
     import aiohttp
 
     latencies: list[float] = []
@@ -126,12 +130,17 @@ async def _client_loop(base: str, tokens: list[str], seconds: float, clients: in
             nonlocal errors
             headers = {"Authorization": f"Bearer {tokens[i % len(tokens)]}"}
             ids: list[str] = []
+            interval = clients / rate if rate else 0.0
+            scheduled = time.perf_counter() + (random.random() * interval)
             while time.perf_counter() < deadline:
+                if interval:
+                    await asyncio.sleep(max(0.0, scheduled - time.perf_counter()))
                 detail = ids and random.random() < 0.5
                 url = f"{base}/api/v1/seniors/{random.choice(ids)}" if detail else f"{base}/api/v1/seniors?limit=50"
                 if baseline:
                     url, detail = f"{base}/healthz", True
-                start = time.perf_counter()
+                start = scheduled if interval else time.perf_counter()
+                scheduled += interval
                 async with http.get(url, headers=headers) as r:
                     body = await r.read()
                     latencies.append(time.perf_counter() - start)
@@ -145,14 +154,15 @@ async def _client_loop(base: str, tokens: list[str], seconds: float, clients: in
     q.put({"latencies": latencies, "errors": errors, "by_kind": by_kind})
 
 
-def client_process(base: str, tokens: list[str], seconds: float, clients: int, q: Any, baseline: bool = False) -> None:
-    asyncio.run(_client_loop(base, tokens, seconds, clients, q, baseline))
+def client_process(base: str, tokens: list[str], seconds: float, clients: int, q: Any, baseline: bool = False,
+                   rate: float = 0.0) -> None:
+    asyncio.run(_client_loop(base, tokens, seconds, clients, q, baseline, rate))
 
 
 def run_load(base: str, tokens: list[str], seconds: float, clients: int, label: str,
-             baseline: bool = False) -> dict[str, Any]:
+             baseline: bool = False, rate: float = 0.0) -> dict[str, Any]:
     q: Any = mp.Queue()
-    proc = mp.Process(target=client_process, args=(base, tokens, seconds, clients, q, baseline))
+    proc = mp.Process(target=client_process, args=(base, tokens, seconds, clients, q, baseline, rate))
     proc.start()
     with tqdm(total=int(seconds), desc=label, unit="s") as bar:
         while proc.is_alive() and bar.n < seconds:
@@ -161,6 +171,44 @@ def run_load(base: str, tokens: list[str], seconds: float, clients: int, label: 
     result: dict[str, Any] = q.get()
     proc.join()
     return result
+
+
+async def _first_pages(base: str, tokens: list[str]) -> list[list[str]]:
+    import aiohttp
+
+    async with aiohttp.ClientSession() as http:
+        pages = []
+        for token in tokens:
+            async with http.get(f"{base}/api/v1/seniors?limit=50", headers={"Authorization": f"Bearer {token}"}) as r:
+                pages.append([item["id"] for item in (await r.json())["items"]])
+        return pages
+
+
+WRK_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "api_wrk.lua")
+UNITS = {"us": 1e-3, "ms": 1.0, "s": 1000.0}
+
+
+def run_wrk(base: str, plan_file: str, seconds: float, clients: int, label: str,
+            baseline: bool = False) -> dict[str, Any]:
+    """The same mix driven by wrk (C, one thread): the load generator takes far less of the 2 cores."""
+    env = {**os.environ, "WRK_BASELINE": "1" if baseline else "0"}
+    cmd = ["wrk", "-t1", f"-c{clients}", f"-d{max(1, round(seconds))}s", "--latency", "-s", WRK_SCRIPT, base,
+           "--", plan_file]
+    with tqdm(total=1, desc=label, unit="run") as bar:
+        out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True).stdout
+        bar.update()
+    def ms(text: str) -> float:
+        value = text.strip()
+        unit = next(u for u in ("us", "ms", "s") if value.endswith(u))
+        return float(value[:-len(unit)]) * UNITS[unit]
+    lines = {line.split()[0]: line.split() for line in out.splitlines() if line.strip()}
+    errors = 0
+    for line in out.splitlines():
+        if "Non-2xx" in line or "Socket errors" in line:
+            errors += sum(int(x.strip(",")) for x in line.split() if x.strip(",").isdigit())
+    return {"rps": float(lines["Requests/sec:"][1]), "p50_ms": ms(lines["50%"][1]), "p99_ms": ms(lines["99%"][1]),
+            "requests": int(next(line.split()[0] for line in out.splitlines() if "requests in" in line)),
+            "errors": errors}
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -173,6 +221,10 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--seniors", type=int, default=1000)
+    parser.add_argument("--client", choices=["wrk", "aiohttp"], default="aiohttp",
+                        help="load generator: the Python aiohttp client (closed loop, then open loop at --rate) or wrk "
+                             "(C, closed loop only; Debian package)")
+    parser.add_argument("--rate", type=float, default=1000.0, help="requests/s offered in the open-loop run")
     parser.add_argument("--warm-up", type=float, default=5.0,
                         help="seconds of the same load before measuring (fills the read cache: ~1,100 pages here)")
     args = parser.parse_args()
@@ -198,10 +250,14 @@ def main() -> None:
             bar.update()
             tokens = asyncio.run(_login_all(base, emails))
             bar.update()
+        if args.client == "wrk":
+            print(json.dumps(wrk_figures(base, tokens, args)))
+            return
         run_load(base, tokens, args.warm_up, args.clients, "warm-up")
         # The same clients against /healthz (no auth, no database) in the same run: a baseline for a noisy machine.
         baseline = run_load(base, tokens, max(args.seconds / 4, 3.0), args.clients, "baseline /healthz", baseline=True)
         result = run_load(base, tokens, args.seconds, args.clients, "load")
+        at_rate = run_load(base, tokens, args.seconds, args.clients, f"load at {args.rate:g}/s", rate=args.rate)
         lat = result["latencies"]
         baseline_rps = len(baseline["latencies"]) / max(args.seconds / 4, 3.0)
         rps = len(lat) / args.seconds
@@ -215,6 +271,11 @@ def main() -> None:
             "baseline_healthz_p99_ms": round(percentile(baseline["latencies"], 99) * 1000, 2),
             "load_average_1m": round(os.getloadavg()[0], 2),
             "ratio_vs_healthz": round(rps / baseline_rps, 3) if baseline_rps else None,
+            # the target's question: at 1,000 requests/s offered by the same 50 clients, how slow is the slowest 1 %
+            "at_rate_rps_offered": args.rate, "at_rate_rps_served": round(len(at_rate["latencies"]) / args.seconds, 1),
+            "at_rate_p50_ms": round(percentile(at_rate["latencies"], 50) * 1000, 2),
+            "at_rate_p99_ms": round(percentile(at_rate["latencies"], 99) * 1000, 2),
+            "at_rate_errors": at_rate["errors"],
         }))
     finally:
         if server is not None:
@@ -222,6 +283,23 @@ def main() -> None:
             server.wait(timeout=10)
         with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def wrk_figures(base: str, tokens: list[str], args: argparse.Namespace) -> dict[str, Any]:
+    pages = asyncio.run(_first_pages(base, tokens))
+    with tempfile.NamedTemporaryFile("w", suffix=".plan", delete=False) as plan:
+        for token, ids in zip(tokens, pages, strict=True):
+            plan.write(" ".join([token, *ids]) + "\n")
+    try:
+        run_wrk(base, plan.name, args.warm_up, args.clients, "warm-up")
+        baseline = run_wrk(base, plan.name, max(args.seconds / 4, 3.0), args.clients, "baseline /healthz", True)
+        result = run_wrk(base, plan.name, args.seconds, args.clients, "load")
+    finally:
+        os.unlink(plan.name)
+    return {**result, "client": "wrk", "clients": args.clients, "seniors": args.seniors, "seconds": args.seconds,
+            "warm_up_s": args.warm_up, "workers": 1, "baseline_healthz_rps": baseline["rps"],
+            "baseline_healthz_p99_ms": baseline["p99_ms"], "load_average_1m": round(os.getloadavg()[0], 2),
+            "ratio_vs_healthz": round(result["rps"] / baseline["rps"], 3) if baseline["rps"] else None}
 
 
 if __name__ == "__main__":
