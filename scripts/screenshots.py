@@ -205,6 +205,10 @@ def shoot(base_url: str, out: Path, seniors: dict[str, Any]) -> dict[str, Any]:
             page.get_by_test_id("senior-picker").select_option(seniors["최만석"]["id"])
             page.get_by_test_id("hub-list").wait_for()
             snap(page, "admin-devices")
+            page.goto("/admin/policy")
+            page.get_by_test_id("thresholds-org").wait_for()
+            page.get_by_test_id("robot-settings").wait_for()
+            snap(page, "admin-policy")
             ctx.close()
 
             ctx = context()
