@@ -16,6 +16,7 @@ import orjson
 
 from seniorsafe.telemetry.broker import LocalBroker
 from seniorsafe.telemetry.dynsec import build_config, hash_password
+from seniorsafe.telemetry.mqttwire import encode_varint, utf8_string
 
 ROOT = "seniorsafe/v1"
 
@@ -23,28 +24,15 @@ ROOT = "seniorsafe/v1"
 # ---------------------------------------------------------------- minimal MQTT 3.1.1 publisher
 
 
-def _str(s: str) -> bytes:
-    b = s.encode()
-    return len(b).to_bytes(2, "big") + b
-
-
-def _varint(n: int) -> bytes:
-    out = bytearray()
-    while True:
-        n, digit = divmod(n, 128)
-        out.append(digit | (0x80 if n else 0))
-        if not n:
-            return bytes(out)
-
-
 def connect_packet(client_id: str, user: str, password: str) -> bytes:
-    body = _str("MQTT") + bytes([4, 0xC2]) + (60).to_bytes(2, "big") + _str(client_id) + _str(user) + _str(password)
-    return b"\x10" + _varint(len(body)) + body
+    header = utf8_string("MQTT") + bytes([4, 0xC2]) + (60).to_bytes(2, "big")  # MQTT 3.1.1, user + password
+    body = header + b"".join(utf8_string(s) for s in (client_id, user, password))
+    return b"\x10" + encode_varint(len(body)) + body
 
 
 def publish_packet(topic: bytes, pid: int, payload: bytes) -> bytes:
     body = len(topic).to_bytes(2, "big") + topic + pid.to_bytes(2, "big") + payload
-    return b"\x32" + _varint(len(body)) + body
+    return b"\x32" + encode_varint(len(body)) + body
 
 
 class MqttHub:

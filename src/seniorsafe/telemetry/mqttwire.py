@@ -70,7 +70,7 @@ def encode_varint(n: int) -> bytes:
             return bytes(out)
 
 
-def _utf8(s: str) -> bytes:
+def utf8_string(s: str) -> bytes:
     b = s.encode()
     if len(b) > 0xFFFF:
         raise ValueError("MQTT strings are at most 65535 bytes")
@@ -90,19 +90,19 @@ def connect_packet(client_id: str, *, username: str | None = None, password: str
         0x40 if password is not None else 0)
     props = bytes([PROP_SESSION_EXPIRY]) + session_expiry.to_bytes(4, "big")
     props += bytes([PROP_RECEIVE_MAXIMUM]) + receive_maximum.to_bytes(2, "big")
-    body = _utf8("MQTT") + bytes([5, flags]) + keepalive.to_bytes(2, "big") + encode_varint(len(props)) + props
-    body += _utf8(client_id)  # no will (so no will properties either)
+    body = utf8_string("MQTT") + bytes([5, flags]) + keepalive.to_bytes(2, "big") + encode_varint(len(props)) + props
+    body += utf8_string(client_id)  # no will (so no will properties either)
     if username is not None:
-        body += _utf8(username)
+        body += utf8_string(username)
     if password is not None:
-        body += _utf8(password)
+        body += utf8_string(password)
     return _packet(CONNECT << 4, body)
 
 
 def subscribe_packet(packet_id: int, filters: Sequence[str], qos: int = 1) -> bytes:
     body = packet_id.to_bytes(2, "big") + encode_varint(0)
     for topic_filter in filters:
-        body += _utf8(topic_filter) + bytes([qos])
+        body += utf8_string(topic_filter) + bytes([qos])
     return _packet((SUBSCRIBE << 4) | 0x02, body)
 
 
@@ -115,7 +115,7 @@ def publish_packet(topic: str, payload: bytes, packet_id: int = 0, *, dup: bool 
                    properties: bytes = b"") -> bytes:
     """A server → client PUBLISH (MQTT 5). Used by the tests and the benchmark, never by the ingest."""
     first = (PUBLISH << 4) | (0x08 if dup else 0) | (qos << 1)
-    body = _utf8(topic) + (packet_id.to_bytes(2, "big") if qos else b"")
+    body = utf8_string(topic) + (packet_id.to_bytes(2, "big") if qos else b"")
     body += encode_varint(len(properties)) + properties + payload
     return _packet(first, body)
 
