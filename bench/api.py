@@ -24,6 +24,7 @@ from typing import Any
 import psycopg
 from tqdm import tqdm
 
+from cleanup import drop_run
 from seniorsafe.accounts.security import hash_password
 from seniorsafe.migrate import upgrade
 
@@ -281,8 +282,7 @@ def main() -> None:
         if server is not None:
             server.terminate()
             server.wait(timeout=10)
-        with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        drop_run(name, f"ssbench:{name}:")
 
 
 def wrk_figures(base: str, tokens: list[str], args: argparse.Namespace) -> dict[str, Any]:

@@ -36,6 +36,7 @@ import orjson
 import psycopg
 import redis
 
+from cleanup import drop_run
 from mqtt_load import ROOT, MqttHub, connect_all, ingest_env, start_broker, start_ingest, stop_all, wait_acked
 from seniorsafe.telemetry.broker import LocalBroker
 
@@ -325,11 +326,7 @@ def run_once(args: argparse.Namespace, rate: float, duration: float) -> dict[str
         stop_all(procs)
         if broker is not None:
             broker.stop()
-        keys = list(r.scan_iter(match=prefix + "*", count=1000))
-        if keys:
-            r.delete(*keys)
-        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        drop_run(name, prefix)
 
 
 def main() -> None:

@@ -60,6 +60,7 @@ from typing import Any
 
 import psycopg
 
+from cleanup import drop_run
 from mqtt_load import MqttHub, connect_all, ingest_env, start_broker, start_ingest, stop_all, wait_acked
 from seniorsafe.accounts.models import Role
 from seniorsafe.accounts.security import Principal, hash_password, issue_access_token, token_digest
@@ -481,8 +482,7 @@ def main() -> None:
     try:
         result = run(args, dsn, name)
     finally:
-        with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        drop_run(name, f"ssbench:{name}:")
     print(json.dumps(result), flush=True)
 
 

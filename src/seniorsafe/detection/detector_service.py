@@ -65,6 +65,8 @@ from .service import (
 
 log = logging.getLogger(__name__)
 
+HEARTBEAT_SECONDS = 1.0  # how often a running detector refreshes its heartbeat key (expires after 60 s)
+
 #: alerts that only mean "no sensor saw anything": a communication problem while the hub is offline
 SILENCE_KINDS = frozenset({"inactivity", "no_activity", "routine_deviation"})
 #: kinds the detector closes by itself; other open kinds (button, smoke, gas) wait for staff
@@ -345,17 +347,26 @@ class DetectorService:
         listener = asyncio.create_task(self._listen(stop))  # subscribed before the rebuild: no reload is missed
         await self.start()
         heartbeat_key = self.bus.key("detector", "heartbeat", self.config.group)
+        # Ticks (a pass over every live home) and the heartbeat run on their own period, not after every read:
+        # under a steady stream the loop turns hundreds of times a second.
+        next_tick = next_beat = 0.0
         try:
             while not stop.is_set():
-                await self.consume_once(block_ms=int(self.config.tick_s * 1000))
+                wait_s = max(0.001, min(self.config.tick_s, next_tick - time.time()))
+                await self.consume_once(block_ms=int(wait_s * 1000))
                 await self.drain_messages()
-                await self.tick(time.time())
+                now = time.time()
+                if now >= next_tick:
+                    await self.tick(now)
+                    next_tick = now + self.config.tick_s
                 await self._maybe_refresh_health()
                 if self.lease_lost:
                     break
-                await self.bus.redis.set(heartbeat_key, orjson.dumps(
-                    {"consumer": self.config.consumer, "pid": os.getpid(), "at": time.time(),
-                     "homes": len(self.homes), **self.stats}), ex=60)
+                if now >= next_beat:
+                    await self.bus.redis.set(heartbeat_key, orjson.dumps(
+                        {"consumer": self.config.consumer, "pid": os.getpid(), "at": now,
+                         "homes": len(self.homes), **self.stats}), ex=60)
+                    next_beat = now + HEARTBEAT_SECONDS
         finally:
             listener.cancel()
             with contextlib.suppress(asyncio.CancelledError):
