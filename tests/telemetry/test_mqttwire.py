@@ -203,6 +203,39 @@ async def test_receiver_acks_in_one_write_and_reconnects(caplog: pytest.LogCaptu
     fake.server.close()
 
 
+async def test_resumed_session_backlog_in_the_connack_read_is_received() -> None:
+    """A broker resuming a session sends CONNACK and the queued PUBLISHes at once, often in one segment."""
+    received: list[Publish] = []
+    got = asyncio.Event()
+
+    async def accept(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await _read_packet(reader)
+        backlog = b"".join(publish_packet("r/hubs/h/events", b"%d" % i, i) for i in range(1, 4))
+        writer.write(bytes([CONNACK << 4, 3, 1, 0, 0]) + backlog)  # session present, then the backlog
+        subscribe = await _read_packet(reader)
+        writer.write(b"\x90\x04" + subscribe[2:4] + b"\x00\x01")
+        await writer.drain()
+        await asyncio.sleep(5)
+
+    server = await asyncio.start_server(accept, "127.0.0.1", 0)
+    port = int(server.sockets[0].getsockname()[1])
+
+    def on_publishes(_generation: int, publishes: list[Publish]) -> None:
+        received.extend(publishes)
+        if len(received) >= 3:
+            got.set()
+
+    rx = MqttReceiver(ReceiverOptions("127.0.0.1", port, "ingest-r", ["r/hubs/+/events"], backoff=(0.05, 0.1)),
+                      on_publishes)
+    stop = asyncio.Event()
+    task = asyncio.create_task(rx.run(stop))
+    await asyncio.wait_for(got.wait(), 5)
+    assert [p.payload for p in received] == [b"1", b"2", b"3"]
+    stop.set()
+    await asyncio.wait_for(task, 5)
+    server.close()
+
+
 async def test_refused_connection_retries(caplog: pytest.LogCaptureFixture) -> None:
     attempts = 0
 

@@ -164,6 +164,19 @@ def _publish(buf: bytes, first: int, start: int, end: int) -> Publish:
     return Publish(topic, buf[pos:end], packet_id, bool(first & 0x08))
 
 
+def first_packet(buf: bytes) -> tuple[bytes, int] | None:
+    """(body, end) of the first packet in `buf` if it is complete, else None."""
+    if len(buf) < 2:
+        return None
+    length, body = buf[1], 2
+    if length >= 0x80:
+        decoded = decode_varint(buf, 1)
+        if decoded is None:
+            return None
+        length, body = decoded
+    return (buf[body:body + length], body + length) if body + length <= len(buf) else None
+
+
 def parse_packets(buf: bytes) -> tuple[list[Publish], list[Control], int]:
     """Every complete packet at the start of `buf`: (publishes, other packets, bytes consumed). The caller keeps
     `buf[consumed:]` (a partial packet) and prepends it to the next read."""
@@ -342,15 +355,18 @@ class MqttReceiver:
             if not chunk:
                 raise EOFError("connection closed before CONNACK")
             buf += chunk
-            publishes, controls, used = parse_packets(buf)
-            if publishes or (controls and controls[0].kind != CONNACK):
+            if buf[0] >> 4 != CONNACK:
                 raise ProtocolError("expected CONNACK first")
-            if controls:
-                present, code, reason = connack_result(controls[0].body)
-                if code >= 0x80:
-                    raise ProtocolError(f"broker refused the connection: reason 0x{code:02x} {reason}".rstrip())
-                log.info("connected to the broker as %s (session present: %s)", self.options.client_id, present)
-                return buf[used:]
+            first = first_packet(buf)
+            if first is None:
+                continue  # the CONNACK is not complete yet
+            body, end = first
+            present, code, reason = connack_result(body)
+            if code >= 0x80:
+                raise ProtocolError(f"broker refused the connection: reason 0x{code:02x} {reason}".rstrip())
+            log.info("connected to the broker as %s (session present: %s)", self.options.client_id, present)
+            # A resumed session's queued PUBLISHes may follow in the same read: the read loop takes them.
+            return buf[end:]
 
     async def _read_loop(self, reader: asyncio.StreamReader, buf: bytes) -> None:
         self._last_read = time.monotonic()
