@@ -16,67 +16,49 @@ import contextlib
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import Any
 
-import asyncpg
-
-from seniorsafe.db import libpq_url
+from seniorsafe.subscription import PgListener
 
 log = logging.getLogger(__name__)
 
 CHANNEL = "seniorsafe_access"
-RECONNECT_SECONDS = 1.0
 
 Refresh = Callable[[uuid.UUID], Awaitable[None]]
 RefreshAll = Callable[[], Awaitable[None]]
 
 
-class AccessListener:
+class AccessListener(PgListener):
+    name = "realtime-access"
+    channel = CHANNEL
+    application_name = "seniorsafe-realtime-access"
+
     def __init__(self, database_url: str, refresh: Refresh, refresh_all: RefreshAll) -> None:
-        self.dsn = libpq_url(database_url)
+        super().__init__(database_url)
         self.refresh = refresh
         self.refresh_all = refresh_all
         self.ready = asyncio.Event()
         self._pending: set[uuid.UUID] = set()
         self._wake = asyncio.Event()
+        self._worker: asyncio.Task[None] | None = None
 
-    async def run(self) -> None:
-        worker = asyncio.create_task(self._drain(), name="realtime-access-refresh")
-        try:
-            first = True
-            while True:
-                try:
-                    await self._listen_once(resync=not first)
-                except asyncio.CancelledError:
-                    raise
-                except Exception:
-                    log.exception("access-change listener lost its connection; reconnecting")
-                first = False
-                await asyncio.sleep(RECONNECT_SECONDS)
-        finally:
-            worker.cancel()
+    async def start(self) -> None:
+        self._worker = asyncio.create_task(self._drain(), name="realtime-access-refresh")
+        await super().start()
+
+    async def stop(self) -> None:
+        await super().stop()
+        if self._worker is not None:
+            self._worker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await worker
+                await self._worker
+            self._worker = None
 
-    async def _listen_once(self, resync: bool) -> None:
-        conn = await asyncpg.connect(self.dsn)
-        lost = asyncio.Event()
-        conn.add_termination_listener(lambda _: lost.set())
-        try:
-            await conn.add_listener(CHANNEL, self._notified)
-            self.ready.set()
-            if resync:
-                await self.refresh_all()
-            while not lost.is_set():
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(lost.wait(), 10.0)
-                if not lost.is_set():
-                    await conn.execute("SELECT 1")  # notices a silently dropped connection
-        finally:
-            with contextlib.suppress(Exception):
-                await conn.close(timeout=2)
+    async def _on_listening(self) -> None:
+        if self.ready.is_set():  # a reconnection: changes may have been missed meanwhile
+            await self.refresh_all()
+        self.ready.set()
 
-    def _notified(self, _conn: Any, _pid: int, _channel: str, payload: str) -> None:
+    def _on_payload(self, payload: str) -> None:
         with contextlib.suppress(ValueError):
             self._pending.add(uuid.UUID(payload))
             self._wake.set()

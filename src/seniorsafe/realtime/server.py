@@ -20,6 +20,7 @@ from seniorsafe.config import Settings
 from seniorsafe.deps import AppState, authenticate
 from seniorsafe.errors import Unauthorized
 from seniorsafe.realtime import rooms
+from seniorsafe.realtime.access import AccessListener
 from seniorsafe.realtime.snapshot import build_snapshot
 
 log = logging.getLogger(__name__)
@@ -79,6 +80,7 @@ class Gateway:
         self.disconnect_handlers: list[DisconnectHandler] = []
         self._state: AppState | None = None
         self._tasks: list[asyncio.Task[None]] = []
+        self.access: AccessListener | None = None
         self._register_core()
         _gateways.append(self)
         for fn in list(_registrars):
@@ -93,19 +95,20 @@ class Gateway:
         return self._state
 
     async def start(self, state: AppState) -> None:
-        from seniorsafe.realtime.access import AccessListener
         from seniorsafe.realtime.bridge import Bridge
 
         self._state = state
         self.bridge = Bridge(self, state)
         self.access = AccessListener(self.settings.database_url, self.refresh_user, self.refresh_all)
         self._tasks = [asyncio.create_task(self.bridge.run(), name="realtime-bridge"),
-                       asyncio.create_task(self.access.run(), name="realtime-access"),
                        asyncio.create_task(self._check_sessions_forever(), name="realtime-sessions")]
+        await self.access.start()
         await self.bridge.ready.wait()
         await self.access.ready.wait()
 
     async def stop(self) -> None:
+        if self.access is not None:
+            await self.access.stop()
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
