@@ -200,8 +200,8 @@ async def create_organisation_with_admin(
     return org, admin
 
 
-async def get_organisation(session: AsyncSession, principal: Principal) -> Organisation:
-    org = await session.get(Organisation, principal.org_id)
+async def get_organisation(session: AsyncSession, principal: Principal, *, for_update: bool = False) -> Organisation:
+    org = await session.get(Organisation, principal.org_id, with_for_update=for_update)
     if org is None:
         raise NotFound("organisation not found")
     return org

@@ -12,14 +12,13 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from seniorsafe.accounts.models import Organisation
 from seniorsafe.accounts.security import Principal
+from seniorsafe.accounts.service import get_organisation
 from seniorsafe.audit.service import record
 from seniorsafe.bus import Bus
-from seniorsafe.errors import Invalid, NotFound
+from seniorsafe.errors import Invalid
 from seniorsafe.seniors.models import Senior
 from seniorsafe.seniors.service import get_visible_senior
 
@@ -58,14 +57,6 @@ def _settings_with(settings: dict[str, Any] | None, layer: dict[str, Any]) -> di
     return out
 
 
-async def _organisation(session: AsyncSession, org_id: uuid.UUID, for_update: bool = False) -> Organisation:
-    query = select(Organisation).where(Organisation.id == org_id)
-    org = await session.scalar(query.with_for_update() if for_update else query)
-    if org is None:
-        raise NotFound("organisation not found")
-    return org
-
-
 def organisation_view(org_settings: dict[str, Any] | None) -> dict[str, Any]:
     return {"defaults": Thresholds().to_dict(), "organisation": overrides_of(org_settings),
             "effective": thresholds_for(org_settings, None, "the organisation").to_dict()}
@@ -78,7 +69,7 @@ def senior_view(senior: Senior, org_settings: dict[str, Any] | None) -> dict[str
 
 
 async def get_organisation_thresholds(session: AsyncSession, principal: Principal) -> dict[str, Any]:
-    org = await _organisation(session, principal.org_id)
+    org = await get_organisation(session, principal)
     return organisation_view(org.settings)
 
 
@@ -86,7 +77,7 @@ async def set_organisation_thresholds(session: AsyncSession, bus: Bus, principal
                                       overrides: dict[str, Any], ip: str | None) -> dict[str, Any]:
     """Replace the organisation's layer (admins; the route checks the role)."""
     layer = validate_overrides(overrides)
-    org = await _organisation(session, principal.org_id, for_update=True)
+    org = await get_organisation(session, principal, for_update=True)
     before = overrides_of(org.settings)
     org.settings = _settings_with(org.settings, layer)
     record(session, action="detection.thresholds_changed", entity="organisation", entity_id=org.id, org_id=org.id,
@@ -98,8 +89,8 @@ async def set_organisation_thresholds(session: AsyncSession, bus: Bus, principal
 
 
 async def get_senior_thresholds(session: AsyncSession, principal: Principal, senior_id: uuid.UUID) -> dict[str, Any]:
-    senior = await get_visible_senior(session, principal, senior_id)
-    org = await _organisation(session, senior.org_id)
+    senior = await get_visible_senior(session, principal, senior_id)  # only ever the caller's organisation
+    org = await get_organisation(session, principal)
     return senior_view(senior, org.settings)
 
 
@@ -108,7 +99,7 @@ async def set_senior_thresholds(session: AsyncSession, bus: Bus, principal: Prin
     """Replace one senior's layer (admins of the senior's organisation; another organisation's senior is 404)."""
     senior = await get_visible_senior(session, principal, senior_id, for_update=True)
     layer = validate_overrides(overrides)
-    org = await _organisation(session, senior.org_id)
+    org = await get_organisation(session, principal)
     before = overrides_of(senior.settings)
     senior.settings = _settings_with(senior.settings, layer)
     record(session, action="detection.thresholds_changed", entity="senior", entity_id=senior.id,

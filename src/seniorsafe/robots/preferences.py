@@ -11,14 +11,12 @@ from __future__ import annotations
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from seniorsafe.accounts.models import Organisation
 from seniorsafe.accounts.security import Principal
+from seniorsafe.accounts.service import get_organisation
 from seniorsafe.audit.service import record
 from seniorsafe.bus import Bus
-from seniorsafe.errors import NotFound
 
 ROBOT_KEY = "robot"
 DEFAULTS: dict[str, bool] = {"auto_dispatch": True, "early_check": False}
@@ -38,22 +36,14 @@ def prefs_of(settings: dict[str, Any] | None) -> dict[str, bool]:
     return {name: bool(stored.get(name, default)) for name, default in DEFAULTS.items()}
 
 
-async def _organisation(session: AsyncSession, principal: Principal, for_update: bool = False) -> Organisation:
-    query = select(Organisation).where(Organisation.id == principal.org_id)
-    org = await session.scalar(query.with_for_update() if for_update else query)
-    if org is None:
-        raise NotFound("organisation not found")
-    return org
-
-
 async def get_robot_settings(session: AsyncSession, principal: Principal) -> dict[str, bool]:
-    return prefs_of((await _organisation(session, principal)).settings)
+    return prefs_of((await get_organisation(session, principal)).settings)
 
 
 async def set_robot_settings(session: AsyncSession, bus: Bus, principal: Principal, body: RobotSettings,
                              ip: str | None) -> dict[str, bool]:
     """Replace the preferences (admins; the route checks the role), audited, then announced on the bus."""
-    org = await _organisation(session, principal, for_update=True)
+    org = await get_organisation(session, principal, for_update=True)
     before, after = prefs_of(org.settings), body.model_dump()
     org.settings = {**(org.settings or {}), ROBOT_KEY: after}
     record(session, action="robot.settings_changed", entity="organisation", entity_id=org.id, org_id=org.id,
