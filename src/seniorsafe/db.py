@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -58,6 +59,12 @@ class Database:
     async def session(self) -> AsyncIterator[AsyncSession]:
         async with self.sessions() as session:
             yield session
+
+    @asynccontextmanager
+    async def raw(self) -> AsyncIterator[Any]:
+        """A pooled connection as the plain asyncpg connection, for hot paths (COPY, prepared statements)."""
+        async with self.engine.connect() as sa_conn:
+            yield (await sa_conn.get_raw_connection()).driver_connection
 
     async def dispose(self) -> None:
         await self.engine.dispose()

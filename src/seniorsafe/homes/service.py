@@ -98,12 +98,28 @@ def _issue_credential(device: Hub | Robot) -> DeviceCredential:
                             issued_at=device.credential_issued_at)
 
 
+# One indexed look-up on a plain asyncpg connection (the HTTP ingest checks every request this way): a revoked
+# or rotated credential is refused on the very next request.
+_HUB_BY_ID = "SELECT id, credential_hash FROM hubs WHERE id = $1 AND status = 'active'"
+_HUB_BY_DIGEST = "SELECT id, credential_hash FROM hubs WHERE credential_hash = $1 AND status = 'active'"
+
+
+async def hub_id_for_credential(conn: Any, hub_id: str | None, secret: str) -> str | None:
+    """The id of the active hub whose current credential is `secret` (looked up by `hub_id` when given)."""
+    if not secret:
+        return None
+    digest = token_digest(secret)
+    row = await (conn.fetchrow(_HUB_BY_ID, hub_id) if hub_id else conn.fetchrow(_HUB_BY_DIGEST, digest))
+    if row is None or not row["credential_hash"] or not digests_equal(row["credential_hash"], digest):
+        return None
+    return str(row["id"])
+
+
 async def verify_hub_credential(session: AsyncSession, hub_id: str, secret: str) -> Hub | None:
     """The hub, if the credential is its current one and the hub is not revoked."""
-    hub = await session.get(Hub, hub_id)
-    if hub is None or hub.status is not DeviceStatus.active or not hub.credential_hash:
-        return None
-    return hub if digests_equal(hub.credential_hash, token_digest(secret)) else None
+    raw = await (await session.connection()).get_raw_connection()
+    found = await hub_id_for_credential(raw.driver_connection, hub_id, secret)
+    return await session.get(Hub, found) if found else None
 
 
 async def verify_robot_credential(session: AsyncSession, robot_id: str, secret: str) -> Robot | None:

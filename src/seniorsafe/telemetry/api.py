@@ -11,11 +11,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 
-from seniorsafe.accounts.security import digests_equal, token_digest
 from seniorsafe.db import Database
 from seniorsafe.deps import AdminUser, CurrentUser, Session, app_state
 from seniorsafe.errors import PayloadTooLarge, Problem, Unauthorized, UnsupportedMedia
 from seniorsafe.homes.models import Room, SensorKind
+from seniorsafe.homes.service import hub_id_for_credential
 from seniorsafe.telemetry import queries
 from seniorsafe.telemetry.schemas import (
     DeadLetterOut,
@@ -59,36 +59,27 @@ def http_ingest(request: Request) -> HttpIngest:
     return ingest
 
 
-# One indexed look-up per request on a raw connection (hot path: no ORM session): revocation and rotation
-# take effect on the very next request.
-HUB_BY_ID = "SELECT id, credential_hash FROM hubs WHERE id = $1 AND status = 'active'"
-HUB_BY_DIGEST = "SELECT id, credential_hash FROM hubs WHERE credential_hash = $1 AND status = 'active'"
-
-
 async def authenticate_hub(db: Database, authorization: str | None) -> str:
     """The hub id for HTTP Basic `hub_id:secret` or `Bearer <secret>` (the credential issued at registration)."""
     scheme, _, value = (authorization or "").partition(" ")
-    query, key, secret = "", "", ""
+    hub_id: str | None = None
+    secret = ""
     if scheme.lower() == "basic":
         try:
-            key, _, secret = base64.b64decode(value.strip(), validate=True).decode().partition(":")
+            hub_id, _, secret = base64.b64decode(value.strip(), validate=True).decode().partition(":")
         except (binascii.Error, UnicodeDecodeError):
-            key = ""
-        query = HUB_BY_ID
-    elif scheme.lower() == "bearer" and value.strip():
+            secret = ""
+        secret = secret if hub_id else ""
+    elif scheme.lower() == "bearer":
         secret = value.strip()
-        key, query = token_digest(secret), HUB_BY_DIGEST
-    row = await _fetch_hub(db, query, key) if key and secret else None
-    if row is None or not row["credential_hash"] or not digests_equal(row["credential_hash"], token_digest(secret)):
+    found = None
+    if secret:
+        async with db.raw() as conn:
+            found = await hub_id_for_credential(conn, hub_id, secret)
+    if found is None:
         raise Unauthorized("a valid hub credential is required (Basic hub_id:secret or Bearer secret)",
                            headers={"WWW-Authenticate": 'Basic realm="hub", Bearer'})
-    return str(row["id"])
-
-
-async def _fetch_hub(db: Database, query: str, key: str) -> Any:
-    async with db.engine.connect() as sa_conn:
-        conn: Any = (await sa_conn.get_raw_connection()).driver_connection
-        return await conn.fetchrow(query, key)
+    return found
 
 
 async def _read_body(request: Request) -> bytes:

@@ -162,8 +162,7 @@ class MqttIngest:
 
 async def handle_status(core: IngestCore, status: list[tuple[str, str, bytes]]) -> None:
     """`.../state` (retained "online"/"offline", the last will) and `.../heartbeat` messages."""
-    async with core.db.engine.connect() as sa_conn:
-        conn: Any = (await sa_conn.get_raw_connection()).driver_connection
+    async with core.db.raw() as conn:
         items: list[health.HealthItem] = []
         async with conn.transaction():
             for hub_id, channel, payload in status:
@@ -176,18 +175,15 @@ async def handle_status(core: IngestCore, status: list[tuple[str, str, bytes]]) 
 
 
 async def run_watchdog(core: IngestCore) -> None:
-    async with core.db.engine.connect() as sa_conn:
-        conn: Any = (await sa_conn.get_raw_connection()).driver_connection
-        async with conn.transaction():
-            if not await conn.fetchval("SELECT pg_try_advisory_xact_lock(hashtext('seniorsafe_ingest_watchdog'))"):
-                return
-            notices = await health.record(conn, await health.watchdog(conn))
+    async with core.db.raw() as conn, conn.transaction():
+        if not await conn.fetchval("SELECT pg_try_advisory_xact_lock(hashtext('seniorsafe_ingest_watchdog'))"):
+            return
+        notices = await health.record(conn, await health.watchdog(conn))
     await core.fanout.publish_health(notices)
 
 
 async def maintain(core: IngestCore) -> list[str]:
-    async with core.db.engine.connect() as sa_conn:
-        conn = (await sa_conn.get_raw_connection()).driver_connection
+    async with core.db.raw() as conn:
         return await core.partitions.maintain(conn)
 
 

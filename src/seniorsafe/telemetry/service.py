@@ -146,17 +146,15 @@ class IngestCore:
         """Validate and store a batch; retried on deadlocks and on sensors removed meanwhile."""
         for attempt in range(RETRIES):
             try:
-                async with self.db.engine.connect() as sa_conn:
-                    raw = await sa_conn.get_raw_connection()
-                    return await self._ingest(raw.driver_connection, messages)
+                async with self.db.raw() as conn:
+                    return await self._ingest(conn, messages)
             except (asyncpg.DeadlockDetectedError, asyncpg.SerializationError,
                     asyncpg.ForeignKeyViolationError) as exc:
                 log.warning("ingest batch retried (%s): %s", type(exc).__name__, exc)
                 self.directory.invalidate()
                 await asyncio.sleep(0.05 * (attempt + 1))
-        async with self.db.engine.connect() as sa_conn:
-            raw = await sa_conn.get_raw_connection()
-            return await self._ingest(raw.driver_connection, messages)
+        async with self.db.raw() as conn:
+            return await self._ingest(conn, messages)
 
     async def _ingest(self, conn: Any, messages: list[Inbound]) -> BatchResult:
         now = time.time()
