@@ -143,14 +143,7 @@ function LayerForm({ scope, layer, below, belowLabel, onSave }: { scope: string;
         <summary>{t("thr.more")}</summary>
         <div className="thr-grid">{THRESHOLD_FIELDS.filter((f) => !f.main).map(input)}</div>
       </details>
-      {error && (
-        <p className="error-box" role="alert">
-          {error}
-        </p>
-      )}
-      <p className={saved ? "notice" : "sr-only"} role="status">
-        {saved ? `✓ ${t("thr.saved")}` : ""}
-      </p>
+      <SaveFeedback error={error} saved={saved} />
       <div className="row">
         <button type="submit" className="btn btn-primary" disabled={busy}>
           {t("common.save")}
@@ -241,17 +234,27 @@ export function RobotSettingsSection() {
               <input id="robot-early" type="checkbox" checked={r.early_check} onChange={(e) => void change(r, { early_check: e.target.checked })} />
               <label htmlFor="robot-early">{t("robot.earlyCheck")}</label>
             </div>
-            {error && (
-              <p className="error-box" role="alert">
-                {error}
-              </p>
-            )}
-            <p className={saved ? "notice" : "sr-only"} role="status">
-              {saved ? `✓ ${t("thr.saved")}` : ""}
-            </p>
+            <SaveFeedback error={error} saved={saved} />
           </div>
         )}
       </Show>
     </Section>
+  );
+}
+
+/** The outcome of a save: the error (announced at once) or a confirmation (a polite status line). */
+function SaveFeedback({ error, saved }: { error: string | null; saved: boolean }) {
+  const { t } = useI18n();
+  return (
+    <>
+      {error && (
+        <p className="error-box" role="alert">
+          {error}
+        </p>
+      )}
+      <p className={saved ? "notice" : "sr-only"} role="status">
+        {saved ? `✓ ${t("thr.saved")}` : ""}
+      </p>
+    </>
   );
 }
