@@ -17,7 +17,6 @@ import asyncio
 import json
 import os
 import shutil
-import socket
 import subprocess
 import threading
 import time
@@ -31,6 +30,7 @@ import uvicorn
 
 from seniorsafe.app import create_app
 from seniorsafe.config import Settings
+from tests.servers import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 WEB = ROOT / "web"
@@ -92,12 +92,6 @@ def web_dist() -> Path:
 
 
 # ------------------------------------------------------------------------------------ the backend
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
 
 class ServerThread:
     """uvicorn in a background thread with its own event loop; `stop()` shuts it down cleanly."""
