@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import hmac
 import logging
 from collections.abc import AsyncIterator
@@ -14,7 +13,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, PlainTextResponse
 from sqlalchemy import text
 
-from seniorsafe import __version__
+from seniorsafe import __version__, collector
 from seniorsafe.accounts.api import router as accounts_router
 from seniorsafe.alerts.api import router as alerts_router
 from seniorsafe.alerts.escalation import WorkflowWorker
@@ -63,10 +62,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         worker = WorkflowWorker(state) if settings.workflow_worker_in_api else None
         if worker:
             worker.start()
-        # Everything imported and built so far lives as long as the process: keep the collector from
-        # re-scanning it in every full collection (long pauses under load otherwise).
-        gc.collect()
-        gc.freeze()
+        collector.settle()
         try:
             yield
         finally:

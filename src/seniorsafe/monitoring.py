@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import text
 
+from seniorsafe import collector
 from seniorsafe.config import Settings, get_settings
 from seniorsafe.deps import AppState
 from seniorsafe.telemetry.live import stream_key
@@ -171,4 +172,5 @@ async def _run_with_metrics(main: Coroutine[Any, Any, T], service: str) -> T:
 
 def run_service(main: Coroutine[Any, Any, T], service: str) -> T:
     """asyncio.run for a worker process, with its /metrics endpoint when METRICS_PORT is set."""
+    collector.settle()
     return asyncio.run(_run_with_metrics(main, service))

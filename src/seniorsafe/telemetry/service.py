@@ -46,6 +46,7 @@ LATE_AFTER_SECONDS = 120.0    # an event delivered this long after it happened i
 # this much older than its sensor's latest reading is reordering, not backlog, and stays live.
 REORDER_TOLERANCE_SECONDS = 5.0
 RETRIES = 5
+SLOW_BATCH_SECONDS = 0.25  # a batch slower than this is logged with where its time went
 
 EVENT_COLUMNS = ("ts", "hub_id", "seq", "sensor_pk", "home_id", "kind", "room", "value", "late", "received_at")
 STAGING_DDL = ("CREATE TEMP TABLE IF NOT EXISTS ingest_staging (LIKE sensor_events INCLUDING DEFAULTS) "
@@ -158,7 +159,9 @@ class IngestCore:
 
     async def _ingest(self, conn: Any, messages: list[Inbound]) -> BatchResult:
         now = time.time()
+        began = time.perf_counter()
         cands, rejected = await self._validate(conn, messages, now)
+        validated = time.perf_counter()
         result = BatchResult(rejected=rejected)
         if cands:
             await self.partitions.ensure(conn, _days(cands))
@@ -179,8 +182,10 @@ class IngestCore:
             if rejected:
                 await self._dead_letter(conn, rejected, now)
         result.committed_at = time.time()
+        committed = time.perf_counter()
         await self._fan_out(cands, states, result)
         await self.fanout.publish_health(notices)
+        _warn_if_slow(len(messages), began, validated, committed, time.perf_counter())
         return result
 
     # ------------------------------------------------------------ validation
@@ -264,7 +269,9 @@ class IngestCore:
                 newest[c.sensor.pk] = c
         if not newest:
             return []
-        rows = list(newest.values())
+        # In key order, like the row locks taken before: two batches inserting the first readings of the same
+        # sensors in different orders would deadlock (PostgreSQL resolves that only after deadlock_timeout, 1 s).
+        rows = [newest[pk] for pk in sorted(newest)]
         updated = await conn.fetch(
             UPSERT_STATE_SQL, [c.sensor.pk for c in rows], [c.hub.home_id for c in rows],
             [c.hub.hub_id for c in rows], [c.ev.ts for c in rows], [c.ev.seq for c in rows],
@@ -341,6 +348,13 @@ class GroupCommit:
             for i, (_, future) in enumerate(batch):
                 if not future.done():  # the client may have gone away; its events are stored all the same
                     future.set_result(result.of_message(i))
+
+
+def _warn_if_slow(messages: int, began: float, validated: float, committed: float, published: float) -> None:
+    if published - began >= SLOW_BATCH_SECONDS:
+        log.warning("slow ingest batch: %d messages in %.0f ms (validate %.0f, write+commit %.0f, publish %.0f)",
+                    messages, 1000 * (published - began), 1000 * (validated - began), 1000 * (committed - validated),
+                    1000 * (published - committed))
 
 
 def _days(cands: list[Candidate]) -> set[date]:
