@@ -157,3 +157,31 @@ async def test_robot_video_plays_real_frames(new_page: Any, org: Org, session_cl
         assert not page.errors, page.errors
     finally:
         await robot.close()
+
+
+async def test_paged_staff_see_the_incident_they_were_paged_about(new_page: Any, org: Org, state: Any) -> None:
+    """Nobody acknowledged staff1's resident's danger alert: the escalation pages all staff on duty. staff2, not
+    assigned to that resident, gets the danger banner live in an open tab, and can open the alert."""
+    from tests.realtime.conftest import escalate_to_all_staff, open_alert
+
+    page = await new_page()
+    await sign_in(page, org.staff2["email"], PASSWORD)
+    await page.locator(".live.live-live").wait_for()
+    s0 = org.seniors[0]  # staff1's
+    alert = await open_alert(state, org, 0)
+    await asyncio.sleep(0.5)
+    assert not await page.get_by_test_id("danger-banner").count()  # not theirs, not (yet) paged
+    await escalate_to_all_staff(state, alert)
+    banner = page.get_by_test_id("danger-banner")
+    await banner.wait_for(timeout=10_000)
+    assert "응급 버튼" in await banner.inner_text()
+    await banner.get_by_role("link").click()
+    await page.wait_for_url(re.compile(rf"/alerts\?id={alert.id}"))
+    detail = page.locator("#alert-detail")
+    await detail.get_by_text(s0["name"]).first.wait_for()  # who, though not their profile
+    await detail.get_by_test_id("responder-note").wait_for()
+    await detail.get_by_role("button", name="확인", exact=True).click()  # and they can take it
+    await detail.locator("[data-testid=timeline] [data-type=acknowledged]", has_text="staff2").wait_for()
+    await open_alert(state, org, 0, action="close")
+    await page.wait_for_function("() => !document.querySelector('[data-testid=alert-list] li')")
+    assert not page.errors, page.errors

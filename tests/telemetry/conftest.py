@@ -20,6 +20,7 @@ import pytest
 from seniorsafe.config import Settings
 from seniorsafe.deps import AppState
 from seniorsafe.seed import DEMO_SENSORS
+from seniorsafe.simulate.runner import SEOUL
 from tests.conftest import Org, make_org
 
 
@@ -199,3 +200,12 @@ class HubClient:
     def close(self) -> None:
         self.c.disconnect()
         self.c.loop_stop()
+
+
+def last_morning() -> datetime:
+    """The most recent 09:00 in Seoul (the simulator's timezone) that is at least 3 hours ago, in UTC."""
+    now = datetime.now(UTC)
+    morning = now.astimezone(SEOUL).replace(hour=9, minute=0, second=0, microsecond=0)
+    while morning > now - timedelta(hours=3):
+        morning -= timedelta(days=1)
+    return morning.astimezone(UTC)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -17,7 +17,7 @@ from seniorsafe.deps import AppState
 from seniorsafe.simulate.runner import resident_events
 from tests.conftest import Org
 from tests.servers import api_server, settings_env
-from tests.telemetry.conftest import register_hub
+from tests.telemetry.conftest import last_morning, register_hub
 
 
 async def test_simulate_via_http_from_the_command_line(client: httpx.AsyncClient, state: AppState,
@@ -26,7 +26,7 @@ async def test_simulate_via_http_from_the_command_line(client: httpx.AsyncClient
     hub = await register_hub(client, tele_orgs[0])
     hubs_file = tmp_path / "hubs.json"
     hubs_file.write_bytes(orjson.dumps([{"hub_id": hub.hub_id, "secret": hub.secret}]))
-    start = (datetime.now(UTC) - timedelta(hours=3)).replace(microsecond=0)
+    start = last_morning()  # a waking-hours window: at night the simulated resident may not move at all
     expected = resident_events(0, start, start + timedelta(days=0.1), seed=5)
     assert expected
     command = [sys.executable, "-m", "seniorsafe.cli", "simulate", "--via", "http", "--hubs-file", str(hubs_file),

@@ -14,7 +14,7 @@ from seniorsafe.seed import DEMO_SENSORS
 from seniorsafe.simulate.residents import scenario_events
 from seniorsafe.simulate.runner import MqttSender, _play, apply_scenarios, resident_events
 from seniorsafe.telemetry import dynsec
-from tests.telemetry.conftest import IngestProcess, register_hub
+from tests.telemetry.conftest import IngestProcess, last_morning, register_hub
 
 
 def test_days_are_plausible() -> None:
@@ -44,7 +44,7 @@ async def test_simulated_events_are_ingested(client: httpx.AsyncClient, state: A
                                              ingest: IngestProcess, tele_orgs: list) -> None:
     h = await register_hub(client, tele_orgs[0])
     await dynsec.drain()
-    start = datetime.now(UTC) - timedelta(hours=3)
+    start = last_morning()  # waking hours: at night the simulated resident may not move at all
     events = resident_events(0, start, start + timedelta(hours=3), seed=3)
     sender = MqttSender(mqtt_settings, [(h.hub_id, h.secret)])
     await asyncio.to_thread(_play, sender, [(e[0], h.hub_id, e) for e in events], [], start, 0.0)

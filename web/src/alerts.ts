@@ -3,7 +3,7 @@
 // a sound the user switches on (browsers only allow audio after a gesture) and browser notifications.
 import { useSyncExternalStore } from "react";
 import { api, Unavailable, type Alert } from "./api";
-import { ALERT_EVENTS, on } from "./realtime";
+import { ALERT_EVENTS, on, type AccessChange } from "./realtime";
 
 export interface AlertsState {
   status: "idle" | "loading" | "ok" | "unavailable" | "error";
@@ -155,18 +155,35 @@ export function payloadAlert(p: unknown): Alert | null {
   return obj.id && obj.senior_id && obj.status ? obj : null;
 }
 
+function raiseAttention(a: Alert): void {
+  set({ unseenDanger: a });
+  beep();
+  notify(a);
+}
+
 for (const ev of ALERT_EVENTS) {
   on(ev, (p, event) => {
     const a = payloadAlert(p);
     if (!a) return;
     upsertAlert(a);
     if ((event === "alert.opened" || event === "alert.escalated") && a.severity === "danger" && isOpen(a)) {
-      set({ unseenDanger: a });
-      beep();
-      notify(a);
+      raiseAttention(a);
     }
   });
 }
+
+// paged about another worker's resident (escalation to all staff on duty): the alert arrives with the
+// access change, since its `alert.escalated` may have been sent before this tab joined the incident
+on("access.changed", (p) => {
+  const change = p as AccessChange | null;
+  for (const raw of change?.alerts ?? []) {
+    const a = payloadAlert(raw);
+    if (!a) continue;
+    const known = state.open.some((x) => x.id === a.id);
+    upsertAlert(a);
+    if (!known && a.severity === "danger" && isOpen(a)) raiseAttention(a);
+  }
+});
 
 on("snapshot", (p) => {
   const snap = p as { alerts?: Alert[]; seniors?: { id: string; name: string }[] } | null;

@@ -199,6 +199,8 @@ export interface TimelineEntry {
 }
 
 export interface AlertDetail extends Alert {
+  /** who and where; `profile_visible` is false for a responder paged about someone else's resident */
+  senior: { id: string; name: string; address: string | null; profile_visible: boolean };
   timeline: TimelineEntry[];
 }
 

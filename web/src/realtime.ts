@@ -24,6 +24,7 @@ export type LiveEvent =
   | "sensor.activity"
   | "device.health"
   | "robot.status"
+  | "access.changed"
   | "session.ended";
 
 export const ALERT_EVENTS: LiveEvent[] = [
@@ -40,6 +41,13 @@ export type LiveStatus = "off" | "connecting" | "live" | "offline";
 
 type Handler = (payload: any, event: LiveEvent) => void;
 
+/** `access.changed` (not enveloped): what the user may see changed; `alerts` = incidents they were paged about. */
+export interface AccessChange {
+  seniors: { added: string[]; removed: string[] };
+  incidents: { added: string[]; removed: string[] };
+  alerts?: unknown[];
+}
+
 let socket: Socket | null = null;
 const watched = new Map<string, number>(); // senior id → number of components watching
 let status: LiveStatus = "off";
@@ -52,6 +60,7 @@ const ALL: LiveEvent[] = [
   "sensor.activity",
   "device.health",
   "robot.status",
+  "access.changed",
   "session.ended",
 ];
 
@@ -102,6 +111,14 @@ export function connect(): void {
     }
   });
   for (const ev of ALL) s.on(ev, (payload: unknown) => dispatch(ev, payload));
+  // assigned to / unassigned from a senior, guardian link changed: take a fresh snapshot (the screens
+  // reload on `snapshot`); paged about an incident: its alert comes with the change (alerts.ts)
+  s.on("access.changed", (change: AccessChange) => {
+    if (!change?.seniors?.added?.length && !change?.seniors?.removed?.length) return;
+    emit<{ ok: boolean; snapshot?: unknown }>("snapshot.get", null)
+      .then((answer) => answer.ok && dispatch("snapshot", answer.snapshot))
+      .catch(() => undefined);
+  });
   // the server ended the session (token expired without auth.refresh, signed out elsewhere): try a
   // silent refresh; the cookie decides whether we come back or sign out
   s.on("session.ended", async () => {

@@ -58,6 +58,8 @@ class SeniorBrief(BaseModel):
     id: uuid.UUID
     name: str
     address: str | None
+    profile_visible: bool = Field(description="the caller may open the senior's profile (false for a responder "
+                                              "paged about a resident not assigned to them)")
 
 
 class AlertDetail(AlertOut):

@@ -33,7 +33,7 @@ from seniorsafe.alerts.models import Alert, AlertEvent, AlertStatus, Outcome
 from seniorsafe.bus import Bus
 from seniorsafe.errors import Conflict, Forbidden, Invalid, NotFound
 from seniorsafe.seniors.models import Senior, StaffAssignment
-from seniorsafe.seniors.service import get_visible_senior
+from seniorsafe.seniors.service import get_visible_senior, visible_to
 
 OUTCOME_WORDS = {
     "resident_fine": "the resident is fine", "false_alarm": "false alarm", "help_sent": "help was sent",
@@ -117,11 +117,13 @@ async def timeline_for(session: AsyncSession, principal: Principal,
     return lines
 
 
-async def _senior_summary(session: AsyncSession, senior_id: uuid.UUID) -> dict[str, Any]:
-    """What handling an incident needs to know of the person: who and where (not their profile)."""
-    row = (await session.execute(select(Senior.id, Senior.name, Senior.address)
+async def _senior_summary(session: AsyncSession, principal: Principal, senior_id: uuid.UUID) -> dict[str, Any]:
+    """What handling an incident needs to know of the person: who and where (not their profile), and whether
+    the caller may open the profile (a responder paged about someone else's resident may not)."""
+    row = (await session.execute(select(Senior.id, Senior.name, Senior.address,
+                                        visible_to(principal).label("profile_visible"))
                                  .where(Senior.id == senior_id))).one()
-    return {"id": row.id, "name": row.name, "address": row.address}
+    return {"id": row.id, "name": row.name, "address": row.address, "profile_visible": bool(row.profile_visible)}
 
 
 async def get_alert(session: AsyncSession, principal: Principal, alert_id: uuid.UUID,
@@ -137,7 +139,7 @@ async def get_alert(session: AsyncSession, principal: Principal, alert_id: uuid.
 
 async def alert_detail(session: AsyncSession, principal: Principal, alert_id: uuid.UUID) -> dict[str, Any]:
     alert = await get_alert(session, principal, alert_id)
-    return {**alert_dict(alert, principal), "senior": await _senior_summary(session, alert.senior_id),
+    return {**alert_dict(alert, principal), "senior": await _senior_summary(session, principal, alert.senior_id),
             "timeline": (await timeline_for(session, principal, [alert.id]))[alert.id]}
 
 
@@ -148,7 +150,7 @@ async def senior_history(session: AsyncSession, principal: Principal, senior_id:
     alerts, next_cursor = await list_alerts(session, principal, status="all", senior_id=senior_id, limit=limit,
                                             cursor=cursor)
     lines = await timeline_for(session, principal, [a.id for a in alerts])
-    senior = await _senior_summary(session, senior_id)
+    senior = await _senior_summary(session, principal, senior_id)
     return [{**alert_dict(a, principal), "senior": senior, "timeline": lines[a.id]} for a in alerts], next_cursor
 
 

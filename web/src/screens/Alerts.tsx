@@ -146,7 +146,8 @@ function AlertDetail({ id }: { id: string }) {
   const a: AlertDetailT = alert.data;
   void setAlert;
   const closed = a.status === "closed";
-  const name = seniorName(a, alerts.names);
+  const name = a.senior?.name || seniorName(a, alerts.names);
+  const profile = a.senior?.profile_visible ?? true;
   const ack = [...a.timeline].reverse().find((e) => e.type === "acknowledged");
   const assigned = [...a.timeline].reverse().find((e) => e.type === "assigned");
   const handler = assigned ? String(assigned.details?.assignee_name ?? assigned.text.replace(/^assigned to (.*) by .*$/, "$1")) : null;
@@ -163,9 +164,20 @@ function AlertDetail({ id }: { id: string }) {
         {t("alerts.handler")}: <strong>{handler ?? t("alerts.unassigned")}</strong>
         {ack?.actor_name && <> · {t("alerts.ackBy", { name: ack.actor_name })}</>}
       </p>
-      <p>
-        <Link to={`/seniors/${a.senior_id}`}>{t("nav.home")} →</Link>
-      </p>
+      {a.senior?.address && (
+        <p data-testid="alert-address">
+          {t("alerts.address")}: {a.senior.address}
+        </p>
+      )}
+      {profile ? (
+        <p>
+          <Link to={`/seniors/${a.senior_id}`}>{t("nav.home")} →</Link>
+        </p>
+      ) : (
+        <p className="muted small" data-testid="responder-note">
+          {t("alerts.responderOnly")}
+        </p>
+      )}
       {error && (
         <p className="error-box" role="alert">
           {error}
@@ -185,7 +197,7 @@ function AlertDetail({ id }: { id: string }) {
           )}
         </div>
       )}
-      {a.severity === "danger" && a.category === "resident" && !closed && (
+      {a.severity === "danger" && a.category === "resident" && !closed && profile && (
         <Suspense fallback={<Spinner />}>
           <SeniorVideoPanel seniorId={a.senior_id} alertId={a.id} compact />
         </Suspense>
