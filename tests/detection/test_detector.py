@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from seniorsafe.detection import AlertDecision, Event, HomeDetector, PersonalModel, Thresholds
+from seniorsafe.detection.detector import STILLNESS_KINDS
 
 from .conftest import TZ, at, sensors, synthetic_days
 
@@ -158,8 +159,35 @@ def test_young_model_says_so_in_evidence() -> None:
     t = at(10, 14)
     d.on_event(Event(t, "m_kitchen", 1))
     fired = run_until(d, t + 12 * 3600)
-    texts = [x.evidence for x in fired if x.kind == "inactivity"]
+    texts = [x.evidence for x in fired if x.kind == "inactivity" and "rule" not in x.details]
     assert texts and all("model still learning: 4 days of data" in s for s in texts)
+
+
+def test_one_stillness_pages_staff_once(model: PersonalModel) -> None:
+    """The model's inactivity alert and the fixed no-activity rule are about the same stillness: the rule
+    updates the open alert (danger, with its own words) instead of opening a second one."""
+    d = det(model)
+    t = at(40, 10)
+    d.on_event(Event(t, "m_kitchen", 1))
+    fired = run_until(d, t + 13 * 3600)
+    assert [x.kind for x in fired if x.action == "open" and x.kind in STILLNESS_KINDS] == ["inactivity"]
+    by_rule = [x for x in fired if x.details.get("rule") == "no_activity"]
+    assert len(by_rule) == 1 and by_rule[0].action == "update" and by_rule[0].severity == "danger"
+    assert "nothing at all has happened at home" in by_rule[0].evidence
+    assert set(d.open) & set(STILLNESS_KINDS) == {"inactivity"}
+    closed = d.on_event(Event(t + 13 * 3600 + 5, "m_kitchen", 1))
+    assert ("close", "inactivity") in [(x.action, x.kind) for x in closed]
+
+
+def test_without_an_open_stillness_alert_the_rule_opens_its_own(model: PersonalModel) -> None:
+    d = det(model)
+    t = at(40, 10)
+    d.on_event(Event(t, "m_kitchen", 1))
+    run_until(d, t + 5 * 3600)
+    d.clear("inactivity", t + 5 * 3600)  # staff closed the model's alert; the person is still not moving
+    fired = run_until(d, t + 13 * 3600)
+    assert [(x.kind, x.severity) for x in fired if x.action == "open" and x.kind in STILLNESS_KINDS] == [
+        ("no_activity", "danger")]
 
 
 # ---------------------------------------------------------------- late events
@@ -231,8 +259,11 @@ def test_stillness_on_an_occupied_mat_is_a_caution_not_danger() -> None:
     fired = run_until(d, t + 11 * 3600)
     assert ("inactivity", "caution") in kinds(fired)
     assert [x for x in fired if x.severity == "danger"] == []
-    # the hard no-activity rule still applies
-    assert ("no_activity", "danger") in kinds(run_until(d, t + 12 * 3600 + 120))
+    # the hard no-activity rule still applies: it raises the open caution to danger, with its own words
+    raised = run_until(d, t + 12 * 3600 + 120)
+    assert [(x.action, x.kind, x.severity, x.details.get("rule")) for x in raised] == [
+        ("update", "inactivity", "danger", "no_activity")]
+    assert "nothing at all has happened at home" in raised[0].evidence
     # the same stillness after motion (not on the mat) is danger
     d2 = det(**eager)
     d2.on_event(Event(t, "m_bedroom", 1))

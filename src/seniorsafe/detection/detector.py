@@ -21,10 +21,13 @@ from .thresholds import Thresholds
 INF = math.inf
 _EMPTY: list[AlertDecision] = []
 _RANK = {"caution": 1, "danger": 2}
-#: alert kinds that close by themselves as soon as the resident is seen acting again
 #: rooms whose activity does not mean "up and about" (night toilet visits)
 WAKE_NEUTRAL_ROOMS = frozenset({"bedroom", "bathroom", "toilet", "hall"})
+#: alert kinds that close by themselves as soon as the resident is seen acting again
 CLOSE_ON_ACTIVITY = ("inactivity", "bathroom_stay", "no_activity", "routine_deviation")
+#: alerts about one and the same stillness (all end with the next action): while one is open, another of these
+#: conditions updates it (raising its severity, with the new evidence) instead of paging staff a second time
+STILLNESS_KINDS = ("inactivity", "bathroom_stay", "no_activity")
 #: a second exterior-door event within this time belongs to the same passage (open + close)
 DOOR_PASSAGE_S = 5 * 60.0
 _ROOM_WORDS = {
@@ -514,6 +517,8 @@ class HomeDetector:
         details: dict[str, Any],
     ) -> list[AlertDecision]:
         current = self.open.get(kind)
+        if current is None and kind in STILLNESS_KINDS:
+            kind, current = self._open_stillness(kind, details)
         if current is None:
             decision = AlertDecision("open", kind, severity, room, evidence, at, details)
             self.open[kind] = decision
@@ -523,6 +528,15 @@ class HomeDetector:
         decision = AlertDecision("update", kind, severity, room, evidence, at, details)
         self.open[kind] = decision
         return [decision]
+
+    def _open_stillness(self, kind: str, details: dict[str, Any]) -> tuple[str, AlertDecision | None]:
+        """The open alert about the current stillness, if any (it takes the new condition as an update)."""
+        for other in STILLNESS_KINDS:
+            current = self.open.get(other)
+            if current is not None:
+                details["rule"] = kind
+                return other, current
+        return kind, None
 
     def _close(self, kind: str, at: float, evidence: str) -> list[AlertDecision]:
         current = self.open.pop(kind, None)
