@@ -35,6 +35,12 @@ class Bus:
     async def publish(self, channel: str, payload: dict[str, Any]) -> None:
         await self.redis.publish(self.key("pub", channel), orjson.dumps(payload))
 
+    async def publish_event(self, event: str, org_id: object, senior_id: object | None, data: Any) -> None:
+        """An organisation's event on `org:{org_id}`, in the envelope the live gateway fans out:
+        {"event": "<noun.verb>", "org_id", "senior_id" (or null), "data"}."""
+        await self.publish(f"org:{org_id}", {"event": event, "org_id": str(org_id),
+                                             "senior_id": str(senior_id) if senior_id else None, "data": data})
+
     async def pipelined(self, commands: list[tuple[Any, ...]]) -> list[Any]:
         """Run many commands in one round trip, encoded by hiredis (C) instead of redis-py's Python encoder.
 

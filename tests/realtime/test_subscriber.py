@@ -5,17 +5,18 @@ from __future__ import annotations
 import asyncio
 import uuid
 
+import hiredis
 import pytest
 
 from seniorsafe.config import Settings
 from seniorsafe.deps import AppState
-from seniorsafe.realtime.subscriber import PatternSubscriber, ReplyError, encode_command, new_reader, take_replies
+from seniorsafe.realtime.subscriber import PatternSubscriber, ReplyError, encode_command, take_replies
 
 
 def test_replies_are_split_only_when_complete() -> None:
     wire = (b"*3\r\n$10\r\npsubscribe\r\n$3\r\np:*\r\n:1\r\n"
             b"*4\r\n$8\r\npmessage\r\n$3\r\np:*\r\n$3\r\np:a\r\n$5\r\nhello\r\n")
-    reader = new_reader()
+    reader = hiredis.Reader()
     seen = []
     for i in range(len(wire)):  # byte by byte: nothing is returned before it is whole
         reader.feed(wire[i:i + 1])

@@ -159,11 +159,9 @@ async def refresh_risk_level(session: AsyncSession, senior_id: uuid.UUID) -> Ris
 
 
 async def publish_alert(bus: Bus, alert: Alert, event: str) -> None:
-    await bus.publish(f"org:{alert.org_id}", {"event": event, "org_id": str(alert.org_id),
-                                              "senior_id": str(alert.senior_id), "data": alert_payload(alert)})
+    await bus.publish_event(event, alert.org_id, alert.senior_id, alert_payload(alert))
 
 
 async def publish_risk(bus: Bus, org_id: uuid.UUID, senior_id: uuid.UUID, level: RiskLevel) -> None:
     await bus.redis.hset(bus.key("risk", str(org_id)), str(senior_id), level.value)
-    await bus.publish(f"org:{org_id}", {"event": "senior.status_changed", "org_id": str(org_id),
-                                        "senior_id": str(senior_id), "data": {"risk_level": level.value}})
+    await bus.publish_event("senior.status_changed", org_id, senior_id, {"risk_level": level.value})

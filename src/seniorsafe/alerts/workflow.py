@@ -163,9 +163,7 @@ async def _actor(session: AsyncSession, principal: Principal) -> dict[str, str]:
 
 
 async def publish(bus: Bus, alert: Alert, event: str, **extra: Any) -> None:
-    data = {**alert_payload(alert), **extra}
-    await bus.publish(f"org:{alert.org_id}", {"event": event, "org_id": str(alert.org_id),
-                                              "senior_id": str(alert.senior_id), "data": data})
+    await bus.publish_event(event, alert.org_id, alert.senior_id, {**alert_payload(alert), **extra})
 
 
 def _require_staff(principal: Principal) -> None:

@@ -25,8 +25,6 @@ from seniorsafe.seniors.service import get_visible_senior
 from .service import THRESHOLDS_CHANGED, THRESHOLDS_KEY, thresholds_for
 from .thresholds import Thresholds
 
-CHANGED_EVENT = THRESHOLDS_CHANGED
-
 
 def overrides_of(settings: dict[str, Any] | None) -> dict[str, Any]:
     """The override layer stored in a settings JSON (empty when absent or not an object)."""
@@ -112,6 +110,5 @@ async def set_senior_thresholds(session: AsyncSession, bus: Bus, principal: Prin
 
 async def publish_change(bus: Bus, org_id: uuid.UUID, senior_id: uuid.UUID | None) -> None:
     """Tell the detectors (and open dashboards) after the commit; the shape of alerts.lifecycle's events."""
-    await bus.publish(f"org:{org_id}", {
-        "event": CHANGED_EVENT, "org_id": str(org_id), "senior_id": str(senior_id) if senior_id else None,
-        "data": {"scope": "senior" if senior_id else "organisation"}})
+    await bus.publish_event(THRESHOLDS_CHANGED, org_id, senior_id,
+                            {"scope": "senior" if senior_id else "organisation"})

@@ -172,15 +172,13 @@ class HomeDetector:
         self._update_next()
 
     def _disarm_alerted(self) -> None:
-        inactivity = self.open.get("inactivity")
-        if inactivity is not None:
+        """After `rearm`: the stillness already alerted is not raised again (one alert per stillness); at
+        caution, the danger stages (model or rules) may still raise it."""
+        stillness = [self.open[kind] for kind in STILLNESS_KINDS if kind in self.open]
+        if stillness:
             self._caution_at = INF
-            if inactivity.severity == "danger":
-                self._danger_at = INF
-        if "bathroom_stay" in self.open:
-            self._bath_at = INF
-        if "no_activity" in self.open:
-            self._noact_at = INF
+            if any(alert.severity == "danger" for alert in stillness):
+                self._danger_at = self._bath_at = self._noact_at = INF
         if "routine_deviation" in self.open:
             self._routine_at = self._wake_at = INF
 

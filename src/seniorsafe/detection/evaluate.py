@@ -309,17 +309,18 @@ def _pick_sensitivity(homes: Sequence[dict[str, Any]], budget: float) -> int:
     """Index of the sweep point with the best mean share detected <= 2 h whose pooled danger
     false-alarm rate over ``homes`` is within ``budget`` (the least sensitive point when none is)."""
     days = sum(h["eval_days"] for h in homes)
-    best, best_det = len(homes[0]["tradeoff"]) - 1, -1.0
-    least = min(range(len(homes[0]["tradeoff"])), key=lambda i: homes[0]["tradeoff"][i]["danger_p"])
-    for i in range(len(homes[0]["tradeoff"])):
-        n_fa = sum(
-            h["tradeoff"][i].get("danger_false_alarms", h["tradeoff"][i]["fa_danger_per_day"] * h["eval_days"])
-            for h in homes
-        )
-        det = float(np.mean([h["tradeoff"][i]["detected_2h"] or 0.0 for h in homes]))
-        if days and n_fa / days <= budget + 1e-9 and det > best_det:
-            best, best_det = i, det
-    return best if best_det >= 0 else least
+    points = range(len(homes[0]["tradeoff"]))
+
+    def within_budget(i: int) -> bool:
+        return bool(days) and sum(h["tradeoff"][i]["danger_false_alarms"] for h in homes) / days <= budget + 1e-9
+
+    def detected(i: int) -> float:
+        return float(np.mean([h["tradeoff"][i]["detected_2h"] or 0.0 for h in homes]))
+
+    allowed = [i for i in points if within_budget(i)]
+    if not allowed:
+        return min(points, key=lambda i: homes[0]["tradeoff"][i]["danger_p"])
+    return max(allowed, key=detected)
 
 
 def leave_one_home_out(report: dict[str, Any], budgets: Sequence[float] = (0.03, 0.1, 0.25)) -> dict[str, Any]:
@@ -337,7 +338,7 @@ def leave_one_home_out(report: dict[str, Any], budgets: Sequence[float] = (0.03,
             rows.append({"home": h["home"], "chosen_mult": h["tradeoff"][i]["mult"], **h["tradeoff"][i]})
         j = _pick_sensitivity(ok, budget)
         days = sum(h["eval_days"] for h in ok)
-        n_fa = sum(r.get("danger_false_alarms", 0) for r in rows)
+        n_fa = sum(r["danger_false_alarms"] for r in rows)
         out[str(budget)] = {
             "held_out": rows,
             "pooled_fa_danger_per_day": round(n_fa / days, 3) if days else None,

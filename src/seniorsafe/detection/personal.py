@@ -328,7 +328,7 @@ def _class_of_room_key(rkey: str) -> int:
 
 def _blend(counts: np.ndarray, k: float, parent_s: np.ndarray) -> np.ndarray:
     """Survival at each edge: personal tail counts shrunk towards the parent curve with k pseudo-counts."""
-    tail = np.flip(np.cumsum(np.flip(counts, axis=-1), axis=-1), axis=-1)
+    tail = _rtail(counts)
     n = tail[..., :1]
     return np.asarray((tail + k * parent_s) / (n + k))
 

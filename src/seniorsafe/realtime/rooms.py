@@ -20,9 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from seniorsafe.accounts.security import Principal
-from seniorsafe.alerts.access import alert_visible_to, open_incidents_of
-from seniorsafe.alerts.lifecycle import alert_payload
-from seniorsafe.alerts.models import Alert
+from seniorsafe.alerts.access import open_incidents_of
 from seniorsafe.seniors.models import Senior
 from seniorsafe.seniors.service import visible_to
 
@@ -113,14 +111,6 @@ async def rooms_for(session: AsyncSession, principal: Principal) -> list[str]:
     rooms += [per_senior(i) for i in ids]
     return rooms + [incident_room(a) for a in await open_incidents_of(session, principal)]
 
-
-async def incident_alerts(session: AsyncSession, principal: Principal, alert_ids: list[str]) -> list[dict[str, Any]]:
-    """The open alerts among `alert_ids` the principal may see, as `<alert>` payloads (staff version)."""
-    if not alert_ids:
-        return []
-    found = await session.scalars(select(Alert).where(
-        Alert.id.in_([uuid.UUID(a) for a in alert_ids]), Alert.closed_at.is_(None), alert_visible_to(principal)))
-    return [alert_payload(a) for a in found]
 
 
 async def may_view(session: AsyncSession, principal: Principal, senior_id: uuid.UUID) -> bool:

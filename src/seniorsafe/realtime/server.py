@@ -21,7 +21,7 @@ from seniorsafe.deps import AppState, authenticate
 from seniorsafe.errors import Unauthorized
 from seniorsafe.realtime import rooms
 from seniorsafe.realtime.access import AccessListener
-from seniorsafe.realtime.snapshot import build_snapshot
+from seniorsafe.realtime.snapshot import build_snapshot, open_alerts
 
 log = logging.getLogger(__name__)
 
@@ -274,15 +274,10 @@ class Gateway:
             await self._refresh_rooms(sid, user)
 
     async def _refresh_rooms(self, sid: str, user: UserSession) -> None:
-        current = {r for r in self.sio.rooms(sid) if r.startswith(rooms.MANAGED_PREFIXES)}
         async with self.state.db.sessions() as session:
             wanted = set(await rooms.rooms_for(session, user.principal))
             lost_watch = [s for s in user.watched if not await rooms.may_view(session, user.principal,
                                                                                uuid.UUID(s))]
-            change = rooms.access_change(current, wanted)
-            # The escalation that paged this user published its `alert.escalated` when it committed, maybe
-            # before this socket joined the incident room: the alert itself comes with the change.
-            alerts = await rooms.incident_alerts(session, user.principal, change["incidents"]["added"])
         if sid not in self.users:  # disconnected meanwhile
             return
         current = {r for r in self.sio.rooms(sid) if r.startswith(rooms.MANAGED_PREFIXES)}
@@ -293,8 +288,15 @@ class Gateway:
         for senior in lost_watch:
             user.watched.discard(senior)
             await self.sio.leave_room(sid, rooms.watch_room(senior))
-        if current != wanted:
-            await self.emit_local("access.changed", {**rooms.access_change(current, wanted), "alerts": alerts}, sid)
+        if current == wanted:
+            return
+        change: dict[str, Any] = {**rooms.access_change(current, wanted), "alerts": []}
+        if change["incidents"]["added"]:
+            # The escalation that paged this user published its `alert.escalated` when it committed, maybe
+            # before this socket joined the incident room: the alert itself comes with the change.
+            async with self.state.db.sessions() as session:
+                change["alerts"] = await open_alerts(session, user.principal, change["incidents"]["added"])
+        await self.emit_local("access.changed", change, sid)
 
     # ------------------------------------------------------------ session checks
 

@@ -3,6 +3,7 @@ user was paged about, alerts.access), hub and device health."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
 from typing import Any
 
@@ -32,10 +33,13 @@ async def _seniors(session: AsyncSession, principal: Principal) -> list[dict[str
              "risk_changed_at": _iso(r.risk_changed_at)} for r in rows]
 
 
-async def _open_alerts(session: AsyncSession, principal: Principal) -> list[dict[str, Any]]:
-    alerts = await session.scalars(
-        select(Alert).where(Alert.closed_at.is_(None), alert_visible_to(principal)).order_by(Alert.opened_at.desc()))
-    return [alert_payload(a) for a in alerts]
+async def open_alerts(session: AsyncSession, principal: Principal,
+                      only: list[str] | None = None) -> list[dict[str, Any]]:
+    """The open alerts the principal may see (`only`: among these ids), newest first, as `<alert>` payloads."""
+    query = select(Alert).where(Alert.closed_at.is_(None), alert_visible_to(principal))
+    if only is not None:
+        query = query.where(Alert.id.in_([uuid.UUID(a) for a in only]))
+    return [alert_payload(a) for a in await session.scalars(query.order_by(Alert.opened_at.desc()))]
 
 
 async def _hubs(session: AsyncSession, principal: Principal) -> list[dict[str, Any]]:
@@ -64,6 +68,6 @@ async def build_snapshot(session: AsyncSession, principal: Principal) -> dict[st
         "server_time": datetime.now(UTC).isoformat(),
         "user": {"id": str(principal.user_id), "org_id": str(principal.org_id), "role": principal.role.value},
         "seniors": await _seniors(session, principal),
-        "alerts": await _open_alerts(session, principal),
+        "alerts": await open_alerts(session, principal),
         "devices": {"hubs": await _hubs(session, principal), "sensors": await _sensor_problems(session, principal)},
     }

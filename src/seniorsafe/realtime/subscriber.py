@@ -31,10 +31,6 @@ def encode_command(*parts: str | bytes) -> bytes:
     return packed
 
 
-def new_reader() -> hiredis.Reader:
-    return hiredis.Reader()
-
-
 def take_replies(reader: hiredis.Reader) -> list[Any]:
     """Every complete reply fed to `reader` so far (hiredis parses in C; a partial reply waits for more)."""
     replies = []
@@ -76,7 +72,7 @@ class PatternSubscriber:
         try:
             writer.write(self._handshake())
             await writer.drain()
-            parser = new_reader()
+            parser = hiredis.Reader()
             while True:
                 chunk = await reader.read(READ_SIZE)
                 if not chunk:

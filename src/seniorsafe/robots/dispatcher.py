@@ -144,9 +144,8 @@ class RobotDispatcher:
         await safety.on_command_finished(self.state, command)
 
     async def _publish_command(self, command: RobotCommand) -> None:
-        await self.state.bus.publish(f"org:{command.org_id}", {
-            "event": "robot.command_updated", "org_id": str(command.org_id), "senior_id": str(command.senior_id),
-            "data": command_payload(command)})
+        await self.state.bus.publish_event("robot.command_updated", command.org_id, command.senior_id,
+                                           command_payload(command))
 
     # ------------------------------------------------------------ status and health
 
@@ -160,8 +159,7 @@ class RobotDispatcher:
             await session.commit()
         payload = service.status_payload(status, robot)
         await self.state.bus.redis.hset(self.state.bus.key("robot", "status"), robot.id, orjson.dumps(payload))
-        await self.state.bus.publish(f"org:{robot.org_id}", {"event": "robot.status", "org_id": str(robot.org_id),
-                                                              "senior_id": str(senior_id), "data": payload})
+        await self.state.bus.publish_event("robot.status", robot.org_id, senior_id, payload)
         await self._device_alert(robot, senior_id, "robot_offline", False, "the robot reports again")
         low = status.battery <= self.settings.robot_low_battery_percent
         if low or status.battery >= self.settings.robot_low_battery_percent + 10:

@@ -50,6 +50,5 @@ async def set_robot_settings(session: AsyncSession, bus: Bus, principal: Princip
            actor_id=principal.user_id, ip=ip, before=before, after=after)
     org_id = org.id
     await session.commit()
-    await bus.publish(f"org:{org_id}", {"event": "robot.settings_changed", "org_id": str(org_id), "senior_id": None,
-                                        "data": after})
+    await bus.publish_event("robot.settings_changed", org_id, None, after)
     return after

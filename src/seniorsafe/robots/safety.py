@@ -211,9 +211,8 @@ async def _escalate(state: AppState, session: AsyncSession, alert: Alert, robot:
     await service.notify_dispatcher(state.bus, start)
     await publish_alert(state.bus, alert, "alert.escalated")
     await publish_risk(state.bus, alert.org_id, alert.senior_id, level)
-    await state.bus.publish(f"org:{alert.org_id}", {
-        "event": "video.started", "org_id": str(alert.org_id), "senior_id": str(alert.senior_id),
-        "data": {"robot_id": robot.id, "session_id": str(vs.id), "alert_id": str(alert.id)}})
+    await state.bus.publish_event("video.started", alert.org_id, alert.senior_id,
+                                  {"robot_id": robot.id, "session_id": str(vs.id), "alert_id": str(alert.id)})
 
 
 async def _notify_everyone(state: AppState, session: AsyncSession, alert: Alert, now: datetime) -> list[str]:

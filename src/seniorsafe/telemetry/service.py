@@ -110,17 +110,26 @@ class Rejected:
 
 @dataclass(slots=True)
 class BatchResult:
-    stored: int = 0
-    duplicates: int = 0
-    late: int = 0
     rejected: list[Rejected] = field(default_factory=list)
     committed_at: float = 0.0
     by_message: dict[int, list[int]] = field(default_factory=dict)  # message index -> [stored, duplicates, late]
 
+    @property
+    def stored(self) -> int:
+        return sum(counts[0] for counts in self.by_message.values())
+
+    @property
+    def duplicates(self) -> int:
+        return sum(counts[1] for counts in self.by_message.values())
+
+    @property
+    def late(self) -> int:
+        return sum(counts[2] for counts in self.by_message.values())
+
     def of_message(self, msg: int) -> BatchResult:
         """The part of this batch's result that concerns one of its messages."""
-        stored, duplicates, late = self.by_message.get(msg, (0, 0, 0))
-        return BatchResult(stored, duplicates, late, [r for r in self.rejected if r.msg == msg], self.committed_at)
+        mine = {msg: self.by_message[msg]} if msg in self.by_message else {}
+        return BatchResult([r for r in self.rejected if r.msg == msg], self.committed_at, mine)
 
 
 @dataclass(slots=True)
@@ -297,12 +306,9 @@ class IngestCore:
         for c in cands:
             counts = result.by_message.setdefault(c.msg, [0, 0, 0])
             if c.new:
-                result.stored += 1
-                result.late += c.late
                 counts[0] += 1
                 counts[2] += c.late
             else:
-                result.duplicates += 1
                 counts[1] += 1
             # A duplicate may be the redelivery of a batch committed just before a crash, before its stream
             # append: it goes to the stream again, marked redelivered (consumers dedupe by hub + seq).
