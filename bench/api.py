@@ -13,7 +13,6 @@ import json
 import multiprocessing as mp
 import os
 import random
-import socket
 import subprocess
 import sys
 import tempfile
@@ -27,15 +26,10 @@ from tqdm import tqdm
 from cleanup import drop_run
 from seniorsafe.accounts.security import hash_password
 from seniorsafe.migrate import upgrade
+from seniorsafe.processes import free_port
 
 ADMIN_URL = os.environ.get("BENCH_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 PASSWORD = "bench-password-1"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def load_data(dsn: str, seniors_per_org: int) -> list[str]:

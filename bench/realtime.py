@@ -47,7 +47,6 @@ import json
 import multiprocessing as mp
 import os
 import queue
-import socket
 import subprocess
 import sys
 import tempfile
@@ -65,6 +64,7 @@ from seniorsafe.accounts.models import Role
 from seniorsafe.accounts.security import Principal, hash_password, issue_access_token, token_digest
 from seniorsafe.config import Settings
 from seniorsafe.migrate import upgrade
+from seniorsafe.processes import free_port
 from seniorsafe.seed import DEMO_SENSORS
 
 ADMIN_URL = os.environ.get("BENCH_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -72,12 +72,6 @@ ADMIN_URL = os.environ.get("BENCH_PG_ADMIN_URL", "postgresql://postgres@127.0.0.
 
 def log(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def percentile(values: list[float], p: float) -> float | None:

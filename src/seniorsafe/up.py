@@ -13,7 +13,6 @@ import json
 import logging
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -21,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from seniorsafe.config import random_secret
+from seniorsafe.processes import wait_for_port
 
 log = logging.getLogger(__name__)
 BROKER_PORT = 18830
@@ -40,16 +40,6 @@ def _dev_secrets(var_dir: Path) -> dict[str, str]:
     path.write_text(json.dumps(secrets))
     path.chmod(0o600)
     return secrets
-
-
-def _wait_for_port(port: int, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.2)
-    raise RuntimeError(f"nothing listens on port {port}")
 
 
 def _demo_credentials(env: dict[str, str], var_dir: Path) -> tuple[Path, tuple[str, str, str] | None]:
@@ -149,7 +139,7 @@ def run_all(host: str, port: int, var_dir: Path) -> None:
             if own_broker:
                 sup.start("broker", _cli("broker", "run", "--data-dir", str(var_dir / "mosquitto"),
                                          "--port", str(BROKER_PORT)))
-                _wait_for_port(BROKER_PORT)
+                wait_for_port(BROKER_PORT, timeout=20.0, what="the broker")
             hubs_file, robot = _demo_credentials(env, var_dir)
             api_url = f"http://{host}:{port}"
             sup.start("api", _cli("api", "--host", host, "--port", str(port)))
@@ -158,7 +148,7 @@ def run_all(host: str, port: int, var_dir: Path) -> None:
             _backfill_history(env, var_dir, hubs_file)
             sup.start("simulate", _cli("simulate", "--residents", str(DEMO_RESIDENTS), "--days", "365",
                                        "--speed", "1", "--hubs-file", str(hubs_file)))
-            _wait_for_port(port, timeout=60)  # the robot signs in to the api's signaling
+            wait_for_port(port, timeout=60, what="the api")  # the robot signs in to the api's signaling
             if robot is not None:
                 robot_id, hub_id, robot_secret = robot
                 hub_secret = next(h["secret"] for h in json.loads(hubs_file.read_text()) if h["hub_id"] == hub_id)

@@ -15,7 +15,7 @@ from seniorsafe.alerts.device_health import decision_for
 from seniorsafe.alerts.models import Alert, AlertEvent
 from seniorsafe.deps import AppState
 from tests.conftest import Org
-from tests.realtime.conftest import open_alert
+from tests.realtime.conftest import open_alert, unique_kind
 
 
 async def _notified(state: AppState, alert_id: uuid.UUID) -> list[dict[str, Any]]:
@@ -36,7 +36,7 @@ async def test_unacknowledged_danger_climbs_the_levels_then_repeats(
     client: httpx.AsyncClient, wf_orgs: list[Org], state: AppState
 ) -> None:
     org, _ = wf_orgs
-    alert = await open_alert(state, org, 0, f"t_{uuid.uuid4().hex[:12]}")
+    alert = await open_alert(state, org, 0, unique_kind())
     t0 = alert.opened_at
     pubsub = state.bus.redis.pubsub()
     await pubsub.subscribe(state.bus.key("pub", f"org:{org.id}"))
@@ -121,7 +121,7 @@ async def test_only_one_workflow_worker_leads(state: AppState) -> None:
 
 async def test_caution_turning_danger_escalates_without_waiting(wf_orgs: list[Org], state: AppState) -> None:
     org, _ = wf_orgs
-    k = f"t_{uuid.uuid4().hex[:12]}"
+    k = unique_kind()
     alert = await open_alert(state, org, 1, k, severity="caution")
     await escalation.tick(state, alert.opened_at)
     assert (await _alert(state, alert.id)).next_escalation_at == alert.opened_at + timedelta(minutes=15)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import timedelta
 
 import httpx
@@ -10,11 +9,7 @@ import httpx
 from seniorsafe.alerts import escalation
 from seniorsafe.deps import AppState
 from tests.conftest import Org
-from tests.realtime.conftest import open_alert
-
-
-def kind() -> str:
-    return f"t_{uuid.uuid4().hex[:12]}"
+from tests.realtime.conftest import open_alert, unique_kind
 
 
 async def test_staff_paged_by_escalation_may_handle_that_incident_only(
@@ -22,8 +17,8 @@ async def test_staff_paged_by_escalation_may_handle_that_incident_only(
 ) -> None:
     org, other = wf_orgs
     senior = org.seniors[2]["id"]  # assigned to staff2 only
-    alert = await open_alert(state, org, 2, kind())
-    quiet = await open_alert(state, org, 2, kind(), severity="caution")  # same senior, not escalated yet
+    alert = await open_alert(state, org, 2, unique_kind())
+    quiet = await open_alert(state, org, 2, unique_kind(), severity="caution")  # same senior, not escalated yet
     r = await client.get(f"/api/v1/alerts/{alert.id}", headers=org.h(org.staff1))
     assert r.status_code == 404  # not paged yet: staff1 cannot see staff2's senior
     await escalation.tick(state, alert.opened_at)
@@ -69,7 +64,7 @@ async def test_staff_paged_by_escalation_may_handle_that_incident_only(
 async def test_guardians_never_read_staff_notes(client: httpx.AsyncClient, wf_orgs: list[Org],
                                                 state: AppState) -> None:
     org, _ = wf_orgs
-    alert = await open_alert(state, org, 0, kind())  # senior 0: staff1's, with the guardian
+    alert = await open_alert(state, org, 0, unique_kind())  # senior 0: staff1's, with the guardian
     r = await client.post(f"/api/v1/alerts/{alert.id}/notes", headers=org.h(org.staff1),
                           json={"text": "INTERNAL son refuses visits"})
     assert r.status_code == 201, r.text

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
 
 import httpx
 from sqlalchemy import select
@@ -12,17 +11,13 @@ from seniorsafe.alerts.models import Alert
 from seniorsafe.deps import AppState
 from seniorsafe.seniors.models import Senior
 from tests.conftest import Org
-from tests.realtime.conftest import open_alert
-
-
-def kind() -> str:
-    return f"t_{uuid.uuid4().hex[:12]}"
+from tests.realtime.conftest import open_alert, unique_kind
 
 
 async def test_first_acknowledgement_wins(client: httpx.AsyncClient, wf_orgs: list[Org], state: AppState) -> None:
     org, _ = wf_orgs
     for _ in range(3):
-        alert = await open_alert(state, org, 0, kind())
+        alert = await open_alert(state, org, 0, unique_kind())
         url = f"/api/v1/alerts/{alert.id}/acknowledge"
         r1, r2, r3 = await asyncio.gather(client.post(url, headers=org.h(org.staff1)),
                                           client.post(url, headers=org.h(org.admin)),
@@ -42,7 +37,7 @@ async def test_first_acknowledgement_wins(client: httpx.AsyncClient, wf_orgs: li
 
 async def test_scoping_of_reads_and_actions(client: httpx.AsyncClient, wf_orgs: list[Org], state: AppState) -> None:
     org, other = wf_orgs
-    a2 = await open_alert(state, org, 2, kind())  # staff2's senior
+    a2 = await open_alert(state, org, 2, unique_kind())  # staff2's senior
     for who in (org.staff1, org.guardian, other.admin):
         assert (await client.get(f"/api/v1/alerts/{a2.id}", headers=org.h(who))).status_code == 404
         r = await client.post(f"/api/v1/alerts/{a2.id}/acknowledge", headers=org.h(who))
@@ -58,7 +53,7 @@ async def test_scoping_of_reads_and_actions(client: httpx.AsyncClient, wf_orgs: 
 async def test_guardian_acknowledges_but_cannot_manage(client: httpx.AsyncClient, wf_orgs: list[Org],
                                                       state: AppState) -> None:
     org, _ = wf_orgs
-    alert = await open_alert(state, org, 0, kind())
+    alert = await open_alert(state, org, 0, unique_kind())
     g = org.h(org.guardian)
     assert (await client.post(f"/api/v1/alerts/{alert.id}/assign", headers=g,
                               json={"user_id": org.staff1["id"]})).status_code == 403
@@ -72,7 +67,7 @@ async def test_guardian_acknowledges_but_cannot_manage(client: httpx.AsyncClient
 async def test_assign_note_resolve_and_timeline(client: httpx.AsyncClient, wf_orgs: list[Org],
                                                state: AppState) -> None:
     org, _ = wf_orgs
-    alert = await open_alert(state, org, 1, kind())
+    alert = await open_alert(state, org, 1, unique_kind())
     h = org.h(org.staff1)
     r = await client.post(f"/api/v1/alerts/{alert.id}/assign", headers=h, json={"user_id": org.staff2["id"]})
     assert r.status_code == 422  # staff2 is not responsible for this senior
@@ -104,7 +99,7 @@ async def test_assign_note_resolve_and_timeline(client: httpx.AsyncClient, wf_or
 async def test_list_filters_pagination_and_history(client: httpx.AsyncClient, wf_orgs: list[Org],
                                                    state: AppState) -> None:
     org, _ = wf_orgs
-    k = kind()
+    k = unique_kind()
     made = [await open_alert(state, org, 2, k[:-1] + str(i), severity="caution" if i % 2 else "danger")
             for i in range(5)]
     h = org.h(org.staff2)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.servers import free_port
+from seniorsafe.processes import free_port
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from seniorsafe.processes import free_port
 from tests.deploy.conftest import DEPLOY, self_signed_cert
-from tests.servers import free_port
 
 BINDING_REQUEST = 0x0001
 BINDING_SUCCESS = 0x0101

@@ -17,8 +17,9 @@ from seniorsafe.alerts.lifecycle import Decision, apply_decision
 from seniorsafe.config import Settings
 from seniorsafe.deps import AppState
 from seniorsafe.monitoring import JsonFormatter
+from seniorsafe.processes import free_port
 from tests.conftest import Org
-from tests.servers import free_port, settings_env
+from tests.servers import settings_env
 
 SAMPLE = re.compile(r"^[a-z_][a-z0-9_]*(\{[^}]*\})? -?[0-9.e+]+$")
 

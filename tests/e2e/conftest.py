@@ -30,7 +30,7 @@ import uvicorn
 
 from seniorsafe.app import create_app
 from seniorsafe.config import Settings
-from tests.servers import free_port
+from seniorsafe.processes import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 WEB = ROOT / "web"
@@ -145,9 +145,7 @@ def e2e_broker(tmp_path_factory: pytest.TempPathFactory, run_id: str) -> Iterato
 @pytest.fixture(scope="session")
 def broker_settings(settings: Settings, e2e_broker: Any) -> Settings:
     """The test settings plus the broker's backend account: for `seniorsafe robots` and `robot-sim`."""
-    return settings.model_copy(update={
-        "mqtt_host": "127.0.0.1", "mqtt_port": e2e_broker.port, "mqtt_username": e2e_broker.admin_user,
-        "mqtt_password": e2e_broker.admin_password, "mqtt_topic_root": e2e_broker.root})
+    return e2e_broker.backend_settings(settings)
 
 
 # ------------------------------------------------------------------------------------------ data
@@ -213,6 +211,13 @@ async def new_page(browser: Any, live_server: ServerThread) -> AsyncIterator[Any
 @pytest.fixture
 async def page(new_page: Any) -> Any:
     return await new_page()
+
+
+async def wait_for_picture(page: Any, video_selector: str, within_ms: float) -> None:
+    """Wait until the <video> matched by the selector has decoded a frame (its picture size is known)."""
+    await page.wait_for_function(
+        "(sel) => { const v = document.querySelector(sel); return v && v.videoWidth > 0 && v.videoHeight > 0; }",
+        arg=video_selector, timeout=within_ms)
 
 
 async def sign_in(page: Any, email: str, password: str) -> None:

@@ -23,6 +23,7 @@ from typing import Any
 import orjson
 
 from seniorsafe.config import Settings
+from seniorsafe.processes import stop_process
 from tests.servers import settings_env
 
 
@@ -55,13 +56,7 @@ class Process:
             await asyncio.sleep(0.1)
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc)
 
 
 @contextlib.contextmanager

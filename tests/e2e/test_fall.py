@@ -35,7 +35,7 @@ from seniorsafe.config import Settings
 from seniorsafe.simulate.runner import SimulationOptions, run_simulation
 from tests.conftest import PASSWORD, Org
 
-from .conftest import sign_in
+from .conftest import sign_in, wait_for_picture
 from .demo_data import equip_home
 from .processes import detector_ready, processes, start_detector, start_dispatcher, start_robot_sim
 
@@ -163,9 +163,7 @@ async def test_simulated_fall_robot_check_live_video(new_page: Any, org: Org, se
         # the live camera in the incident: real decoded frames
         await detail.get_by_role("button", name=re.compile("영상 시작")).click()
         video = detail.get_by_test_id("robot-video")
-        await page.wait_for_function(
-            "() => { const v = document.querySelector('#alert-detail [data-testid=robot-video]');"
-            " return v && v.videoWidth > 0 && v.videoHeight > 0; }", timeout=30_000)
+        await wait_for_picture(page, "#alert-detail [data-testid=robot-video]", within_ms=30_000)
         frames = await video.evaluate("""v => new Promise(resolve => {
             const q0 = v.getVideoPlaybackQuality().totalVideoFrames, t0 = v.currentTime;
             let n = 0;
@@ -226,7 +224,5 @@ async def test_simulated_fall_robot_check_live_video(new_page: Any, org: Org, se
             assert step in shown and step in types, (step, shown, types)
         assert got.json()["outcome"] == "help_sent" and got.json()["details"]["robot_check"]["snapshot_key"]
         assert not page.errors, page.errors
-        # The timeline should also say that the video was viewed (the alert schema and the dashboard list a
-        # `video_viewed` entry), but nothing in the backend writes one yet: webrtc/service.py `start_viewing`
-        # records the viewing only in video_viewings and the audit log. This fails until it does.
+        # who watched the live video is part of the incident (webrtc/service.py `start_viewing`)
         assert "video_viewed" in types, f"no video_viewed entry on the incident timeline: {types}"

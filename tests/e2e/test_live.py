@@ -26,7 +26,7 @@ import pytest
 from seniorsafe.config import Settings
 from tests.conftest import PASSWORD, Org
 
-from .conftest import sign_in
+from .conftest import sign_in, wait_for_picture
 from .demo_data import equip_home, post_events
 from .processes import running_detector
 
@@ -136,9 +136,7 @@ async def test_robot_video_plays_real_frames(new_page: Any, org: Org, session_cl
         await page.locator("#video-reason").fill("e2e: 안부 확인")
         await page.get_by_role("button", name=re.compile("영상 시작")).click()
         video = page.get_by_test_id("robot-video")
-        await page.wait_for_function(
-            "() => { const v = document.querySelector('[data-testid=robot-video]');"
-            " return v && v.videoWidth > 0 && v.videoHeight > 0; }", timeout=20_000)
+        await wait_for_picture(page, "[data-testid=robot-video]", within_ms=20_000)
         frames = await video.evaluate("""v => new Promise(resolve => {
             let n = 0; const t0 = v.currentTime;
             const tick = () => { n++; if (n < 10) v.requestVideoFrameCallback(tick);

@@ -15,8 +15,8 @@ import httpx
 import pytest
 
 from seniorsafe.config import Settings
+from seniorsafe.processes import free_port
 from seniorsafe.storage import LocalStorage, ObjectNotFound, S3Storage, Storage
-from tests.servers import free_port
 
 
 def weed_binary() -> str:

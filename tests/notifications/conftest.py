@@ -13,8 +13,8 @@ from aiohttp import web
 from aiosmtpd.controller import Controller
 
 from seniorsafe.deps import AppState
+from seniorsafe.processes import free_port
 from tests.conftest import Org, make_org
-from tests.servers import free_port
 
 
 @pytest.fixture(scope="session")

@@ -20,14 +20,10 @@ from seniorsafe.deps import AppState
 from seniorsafe.notifications.models import Delivery
 from seniorsafe.notifications.service import held_until
 from seniorsafe.notifications.worker import dispatch_due
+from seniorsafe.processes import free_port
 from tests.conftest import Org
 from tests.notifications.conftest import FakeHttp, Smtp, with_settings
-from tests.realtime.conftest import open_alert
-from tests.servers import free_port
-
-
-def kind() -> str:
-    return f"t_{uuid.uuid4().hex[:12]}"
+from tests.realtime.conftest import open_alert, unique_kind
 
 
 def b64(raw: bytes) -> str:
@@ -48,7 +44,7 @@ async def set_levels(client: httpx.AsyncClient, org: Org, levels: list[str]) -> 
 async def test_email_goes_out_over_smtp_with_a_link(nt_org: Org, state: AppState, smtp: Smtp) -> None:
     smtp.start()
     st = with_settings(state, smtp_host="127.0.0.1", smtp_port=smtp.port)
-    alert = await open_alert(state, nt_org, 0, kind())
+    alert = await open_alert(state, nt_org, 0, unique_kind())
     await escalation.tick(st, alert.opened_at)  # nobody is connected: the notification still goes out
     await dispatch_due(st, alert.opened_at + timedelta(seconds=1))
     mails = [m for m in smtp.box.messages if str(alert.id) in m["data"]]
@@ -60,7 +56,7 @@ async def test_email_goes_out_over_smtp_with_a_link(nt_org: Org, state: AppState
 
 async def test_failed_delivery_retries_with_backoff(nt_org: Org, state: AppState, smtp: Smtp) -> None:
     st = with_settings(state, smtp_host="127.0.0.1", smtp_port=smtp.port, notification_retry_seconds=15)
-    alert = await open_alert(state, nt_org, 1, kind())
+    alert = await open_alert(state, nt_org, 1, unique_kind())
     t0 = alert.opened_at
     await escalation.tick(st, t0)
     await dispatch_due(st, t0)  # the SMTP server is down
@@ -82,7 +78,7 @@ async def test_failed_delivery_retries_with_backoff(nt_org: Org, state: AppState
 async def test_gives_up_after_max_attempts(nt_org: Org, state: AppState) -> None:
     st = with_settings(state, smtp_host="127.0.0.1", smtp_port=free_port(), notification_max_attempts=2,
                        notification_retry_seconds=1)
-    alert = await open_alert(state, nt_org, 1, kind())
+    alert = await open_alert(state, nt_org, 1, unique_kind())
     await escalation.tick(st, alert.opened_at)
     for s in (0, 2, 10):
         await dispatch_due(st, alert.opened_at + timedelta(seconds=s))
@@ -97,8 +93,8 @@ async def test_guardian_sms_only_for_own_relative_then_closing_message(
     try:
         st = with_settings(state, sms_provider_url=f"{fake_http.url}/v1/messages", sms_provider_key="sms-key")
         fake_http.statuses = [503]
-        mine = await open_alert(state, nt_org, 0, kind())  # the guardian's mother
-        other = await open_alert(state, nt_org, 1, kind())  # not the guardian's relative
+        mine = await open_alert(state, nt_org, 0, unique_kind())  # the guardian's mother
+        other = await open_alert(state, nt_org, 1, unique_kind())  # not the guardian's relative
         now = datetime.now(UTC)
         await escalation.tick(st, now)
         await dispatch_due(st, now)
@@ -144,7 +140,7 @@ async def test_web_push_is_encrypted_and_vapid_signed(
     r = await client.post("/api/v1/me/push-subscriptions", headers=nt_org.h(nt_org.staff2), json=sub)
     assert r.status_code == 201, r.text
     st = with_settings(state, vapid_private_key=b64(vapid_der), vapid_subject="mailto:ops@example.org")
-    alert = await open_alert(state, nt_org, 2, kind())  # staff2's senior
+    alert = await open_alert(state, nt_org, 2, unique_kind())  # staff2's senior
     await escalation.tick(st, alert.opened_at)
     await dispatch_due(st, alert.opened_at + timedelta(seconds=1))
     [req] = [q for q in fake_http.requests if q["path"] == sub["endpoint"].split(fake_http.url)[1]]
@@ -162,7 +158,7 @@ async def test_web_push_is_encrypted_and_vapid_signed(
     assert (d.channel, d.status) == ("push", "sent")
     # the browser unsubscribed: the push service answers 410 → given up at once
     fake_http.default = 410
-    again = await open_alert(state, nt_org, 2, kind())
+    again = await open_alert(state, nt_org, 2, unique_kind())
     await escalation.tick(st, again.opened_at)
     await dispatch_due(st, again.opened_at + timedelta(seconds=1))
     [d] = await deliveries(st, again.id)
@@ -205,7 +201,7 @@ async def test_auto_cleared_alert_still_closes_the_loop_for_guardians(
     await set_levels(client, nt_org, ["guardians", "assigned_staff"])
     try:
         st = with_settings(state, sms_provider_url=f"{fake_http.url}/v1/messages")
-        k = kind()
+        k = unique_kind()
         alert = await open_alert(state, nt_org, 0, k, severity="danger")
         now = datetime.now(UTC)
         await escalation.tick(st, now)

@@ -114,6 +114,21 @@ async def probes() -> AsyncIterator[Callable[[str], Probe]]:
         await p.close()
 
 
+def unique_kind() -> str:
+    """An alert kind of one test alone (the latch keeps one open alert per senior and kind)."""
+    return f"t_{uuid.uuid4().hex[:12]}"
+
+
+async def guardian_and_staff(live_url: str, org: Org, probes: Callable[[str], Probe]) -> tuple[Probe, Probe]:
+    """Senior 0's guardian and staff member (staff1), both connected and past their snapshot."""
+    guardian, staff = probes("guardian"), probes("staff1")
+    await guardian.connect(live_url, org.guardian["token"])
+    await staff.connect(live_url, org.staff1["token"])
+    await guardian.snapshot()
+    await staff.snapshot()
+    return guardian, staff
+
+
 async def open_alert(state: AppState, org: Org, senior_index: int, kind: str = "emergency_button",
                      severity: str = "danger", action: str = "open") -> Alert:
     senior_id = uuid.UUID(org.seniors[senior_index]["id"])

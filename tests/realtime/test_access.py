@@ -4,7 +4,6 @@ events only; guardians never receive internal staff notes. Real uvicorn api, rea
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -13,11 +12,7 @@ import orjson
 
 from seniorsafe.deps import AppState
 from tests.conftest import Org
-from tests.realtime.conftest import Probe, escalate_to_all_staff, open_alert
-
-
-def kind() -> str:
-    return f"t_{uuid.uuid4().hex[:12]}"
+from tests.realtime.conftest import Probe, escalate_to_all_staff, guardian_and_staff, open_alert, unique_kind
 
 
 def opened(alert_id: object) -> Callable[[str, object], bool]:
@@ -50,7 +45,7 @@ async def test_assign_and_unassign_move_connected_sockets_live(
             r = await http.put(f"/api/v1/seniors/{senior}/staff/{org.staff2['id']}", headers=org.h(org.admin))
             assert r.status_code == 204, r.text
             assert (await changed(staff2, 1))["seniors"] == {"added": [senior], "removed": []}
-            first = await open_alert(state, org, 0, kind())
+            first = await open_alert(state, org, 0, unique_kind())
             await staff2.wait_for(opened(first.id))
             assert await staff2.sio.call("senior.watch", {"senior_id": senior}) == {"ok": True}
             await publish_activity(state, senior, 1)
@@ -60,7 +55,7 @@ async def test_assign_and_unassign_move_connected_sockets_live(
             assert r.status_code == 204, r.text
     assert (await changed(staff2, 2))["seniors"] == {"added": [], "removed": [senior]}
     before = len(staff2.events)
-    second = await open_alert(state, org, 0, kind())
+    second = await open_alert(state, org, 0, unique_kind())
     await publish_activity(state, senior, 2)
     await staff1.wait_for(opened(second.id))  # delivered to those still allowed...
     await asyncio.sleep(0.5)
@@ -85,7 +80,7 @@ async def test_guardian_link_changes_move_sockets_live(
         assert r.status_code == 201, r.text
         link = r.json()["id"]
         assert (await changed(guardian, 1))["seniors"]["added"] == [senior]
-        alert = await open_alert(state, org, 1, kind())
+        alert = await open_alert(state, org, 1, unique_kind())
         await guardian.wait_for(opened(alert.id))
         r = await http.delete(f"/api/v1/seniors/{senior}/guardians/{link}", headers=org.h(org.admin))
         assert r.status_code == 204, r.text
@@ -104,7 +99,7 @@ async def test_paged_staff_receive_their_incident_and_nothing_else_of_the_senior
     await staff1.connect(live_url, org.staff1["token"])
     await staff2.connect(live_url, org.staff2["token"])
     await foreign.connect(live_url, other.staff1["token"])
-    alert = await open_alert(state, org, 2, kind())
+    alert = await open_alert(state, org, 2, unique_kind())
     await staff2.wait_for(opened(alert.id))
     await escalate_to_all_staff(state, alert)
     change = await changed(staff1, 1)
@@ -125,7 +120,7 @@ async def test_paged_staff_receive_their_incident_and_nothing_else_of_the_senior
         for event in ("alert.acknowledged", "alert.resolved"):
             await p.wait_for(lambda e, d, ev=event: e == ev and d["data"]["id"] == str(alert.id))
     await staff2.wait_for(lambda e, d: e == "senior.status_changed" and d["senior_id"] == senior)
-    unrelated = await open_alert(state, org, 2, kind())  # another incident of the same senior
+    unrelated = await open_alert(state, org, 2, unique_kind())  # another incident of the same senior
     await staff2.wait_for(opened(unrelated.id))
     await asyncio.sleep(0.5)
     assert not staff1.named("senior.status_changed", senior_id=senior)
@@ -139,12 +134,8 @@ async def test_guardians_never_receive_internal_notes(
     live_url: str, rt_orgs: list[Org], state: AppState, probes: Callable[[str], Probe]
 ) -> None:
     org, _ = rt_orgs
-    alert = await open_alert(state, org, 0, kind())
-    guardian, staff = probes("guardian"), probes("staff1")
-    await guardian.connect(live_url, org.guardian["token"])
-    await staff.connect(live_url, org.staff1["token"])
-    await guardian.snapshot()
-    await staff.snapshot()
+    alert = await open_alert(state, org, 0, unique_kind())
+    guardian, staff = await guardian_and_staff(live_url, org, probes)
     async with httpx.AsyncClient(base_url=live_url) as http:
         r = await http.post(f"/api/v1/alerts/{alert.id}/notes", headers=org.h(org.staff1),
                             json={"text": "INTERNAL family conflict"})

@@ -17,7 +17,7 @@ from seniorsafe.config import Settings
 from seniorsafe.deps import AppState
 from seniorsafe.seniors.models import Senior
 from tests.conftest import Org
-from tests.realtime.conftest import Probe, open_alert
+from tests.realtime.conftest import Probe, open_alert, unique_kind
 from tests.servers import api_server
 
 
@@ -39,7 +39,7 @@ async def test_two_processes_deliver_each_event_once_to_each_client(
         await p.connect(second_url, org.staff1["token"])
     for p in on_a + on_b:
         await p.snapshot()
-    alerts = [await open_alert(state, org, 0, f"t_{uuid.uuid4().hex[:12]}") for _ in range(5)]
+    alerts = [await open_alert(state, org, 0, unique_kind()) for _ in range(5)]
     for p in on_a + on_b:
         for a in alerts:
             await p.wait_for(lambda e, d, a=a: e == "alert.opened" and d["data"]["id"] == str(a.id))

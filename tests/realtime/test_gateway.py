@@ -16,11 +16,7 @@ from seniorsafe.accounts.security import Principal, issue_access_token
 from seniorsafe.config import Settings
 from seniorsafe.deps import AppState
 from tests.conftest import Org, login
-from tests.realtime.conftest import Probe, open_alert
-
-
-def kind() -> str:
-    return f"t_{uuid.uuid4().hex[:12]}"
+from tests.realtime.conftest import Probe, guardian_and_staff, open_alert, unique_kind
 
 
 async def test_refused_without_or_with_bad_token(live_url: str, probes: Callable[[str], Probe]) -> None:
@@ -35,9 +31,9 @@ async def test_snapshot_is_scoped_to_what_the_user_may_see(
     live_url: str, rt_orgs: list[Org], state: AppState, probes: Callable[[str], Probe]
 ) -> None:
     org, other = rt_orgs
-    mine = await open_alert(state, org, 0, kind())
-    theirs = await open_alert(state, org, 2, kind())
-    foreign = await open_alert(state, other, 0, kind())
+    mine = await open_alert(state, org, 0, unique_kind())
+    theirs = await open_alert(state, org, 2, unique_kind())
+    foreign = await open_alert(state, other, 0, unique_kind())
     staff1 = probes("staff1")
     await staff1.connect(live_url, org.staff1["token"])
     snap = await staff1.snapshot()
@@ -73,7 +69,7 @@ async def test_events_reach_only_allowed_clients_and_every_tab(
     for name, p in clients.items():
         await p.connect(live_url, tokens[name]["token"])
         await p.snapshot()
-    k0, k2 = kind(), kind()
+    k0, k2 = unique_kind(), unique_kind()
     a0 = await open_alert(state, org, 0, k0)  # staff1's senior with the guardian
     a2 = await open_alert(state, org, 2, k2)  # staff2's senior
     for name in ("staff1a", "staff1b", "admin", "guardian"):
@@ -98,12 +94,8 @@ async def test_acknowledge_reaches_everyone_with_who_acted(
     live_url: str, rt_orgs: list[Org], state: AppState, probes: Callable[[str], Probe]
 ) -> None:
     org, _ = rt_orgs
-    alert = await open_alert(state, org, 0, kind())
-    guardian, staff = probes("guardian"), probes("staff1")
-    await guardian.connect(live_url, org.guardian["token"])
-    await staff.connect(live_url, org.staff1["token"])
-    await guardian.snapshot()
-    await staff.snapshot()
+    alert = await open_alert(state, org, 0, unique_kind())
+    guardian, staff = await guardian_and_staff(live_url, org, probes)
     async with httpx.AsyncClient(base_url=live_url) as http:
         r = await http.post(f"/api/v1/alerts/{alert.id}/acknowledge", headers=org.h(org.guardian))
         assert r.status_code == 200, r.text
@@ -188,7 +180,7 @@ async def test_alerts_wait_in_the_snapshot_when_nobody_is_connected(
     live_url: str, rt_orgs: list[Org], state: AppState, probes: Callable[[str], Probe]
 ) -> None:
     org, _ = rt_orgs
-    alert = await open_alert(state, org, 1, kind())  # no client connected for this org right now
+    alert = await open_alert(state, org, 1, unique_kind())  # no client connected for this org right now
     await asyncio.sleep(0.2)
     late = probes("late")
     await late.connect(live_url, org.staff1["token"])

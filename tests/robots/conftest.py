@@ -28,11 +28,8 @@ def robot_broker(tmp_path_factory: pytest.TempPathFactory, run_id: str) -> Itera
 
 @pytest.fixture(scope="session")
 def robot_settings(settings: Settings, robot_broker: Any) -> Settings:
-    return settings.model_copy(update={
-        "mqtt_host": "127.0.0.1", "mqtt_port": robot_broker.port, "mqtt_username": robot_broker.admin_user,
-        "mqtt_password": robot_broker.admin_password, "mqtt_topic_root": robot_broker.root,
-        "robot_ack_timeout_seconds": 0.6, "smtp_host": "127.0.0.1", "robot_max_attempts": 3,
-        "robot_offline_seconds": 3600})
+    return robot_broker.backend_settings(settings, robot_ack_timeout_seconds=0.6, smtp_host="127.0.0.1",
+                                         robot_max_attempts=3, robot_offline_seconds=3600)
 
 
 @pytest.fixture(scope="session")

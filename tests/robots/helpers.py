@@ -14,9 +14,9 @@ import socketio
 import uvicorn
 
 from seniorsafe.deps import AppState
+from seniorsafe.processes import free_port
 from seniorsafe.webrtc.signaling import Signaling, register
 from tests.conftest import Org
-from tests.servers import free_port
 
 
 @dataclass

@@ -89,10 +89,8 @@ def topic_root(run_id: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def mqtt_settings(settings: Settings, topic_root: str, broker: Any) -> Settings:
-    return settings.model_copy(update={"mqtt_host": "127.0.0.1", "mqtt_port": broker.port,
-                                       "mqtt_username": broker.admin_user, "mqtt_password": broker.admin_password,
-                                       "mqtt_topic_root": topic_root})
+def mqtt_settings(settings: Settings, broker: Any) -> Settings:
+    return broker.backend_settings(settings)
 
 
 @pytest.fixture(scope="session")

@@ -63,8 +63,7 @@ async def open_incidents_of(session: AsyncSession, principal: Principal) -> list
     """Open alerts the caller holds a responder grant on (their Socket.IO incident rooms)."""
     if principal.role is not Role.staff:
         return []
-    rows = await session.scalars(select(Alert.id).join(AlertResponder, AlertResponder.alert_id == Alert.id).where(
-        AlertResponder.user_id == principal.user_id, Alert.org_id == principal.org_id, Alert.closed_at.is_(None)))
+    rows = await session.scalars(select(Alert.id).where(responder_grant(principal), Alert.closed_at.is_(None)))
     return list(rows)
 
 

@@ -7,16 +7,15 @@ import getpass
 import glob
 import os
 import shutil
-import socket
 import subprocess
-import time
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 import orjson
 
-from seniorsafe.config import random_secret
+from seniorsafe.config import Settings, random_secret
+from seniorsafe.processes import free_port, stop_process, wait_for_port
 from seniorsafe.telemetry.dynsec import build_config
 
 TEMPLATE_CANDIDATES = (
@@ -47,23 +46,6 @@ def render(data_dir: Path, port: int, bind: str = "127.0.0.1") -> str:
             .replace("@USER@", getpass.getuser()))
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_for_port(port: int, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise TimeoutError(f"broker did not listen on port {port}")
-
-
 def write_files(data_dir: Path, port: int, dynsec: dict[str, Any] | None, bind: str = "127.0.0.1") -> Path:
     data_dir.mkdir(parents=True, exist_ok=True)
     conf = data_dir / "mosquitto.conf"
@@ -92,21 +74,21 @@ class LocalBroker:
     def start(self) -> LocalBroker:
         log = open(self.data_dir / "mosquitto.log", "ab")  # noqa: SIM115 - owned by the child process
         self.proc = subprocess.Popen(["mosquitto", "-c", str(self.conf)], stdout=log, stderr=log)
-        wait_for_port(self.port)
+        wait_for_port(self.port, what="the broker")
         return self
 
     def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc, grace_seconds=5)
 
     def restart(self) -> None:
         self.stop()
         self.start()
+
+    def backend_settings(self, settings: Settings, **extra: Any) -> Settings:
+        """`settings` pointed at this broker with the backend's account (and any other `extra` changes)."""
+        return settings.model_copy(update={
+            "mqtt_host": "127.0.0.1", "mqtt_port": self.port, "mqtt_username": self.admin_user,
+            "mqtt_password": self.admin_password, "mqtt_topic_root": self.root, **extra})
 
     def __enter__(self) -> LocalBroker:
         return self.start()

@@ -14,6 +14,7 @@ from pathlib import Path
 from types import TracebackType
 
 from seniorsafe.config import random_secret
+from seniorsafe.processes import stop_process
 
 
 def free_udp_port() -> int:
@@ -75,13 +76,7 @@ class LocalTurn:
         raise RuntimeError(f"turnserver did not start; see {self.data_dir}")
 
     def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc, grace_seconds=5)
 
     def __enter__(self) -> LocalTurn:
         return self.start()
