@@ -268,3 +268,84 @@ def test_stillness_on_an_occupied_mat_is_a_caution_not_danger() -> None:
     d2 = det(**eager)
     d2.on_event(Event(t, "m_bedroom", 1))
     assert ("inactivity", "danger") in [(x.kind, x.severity) for x in run_until(d2, t + 3 * 3600)]
+
+
+# ---------------------------------------------------------------- routine changes (missed meals, night bathroom)
+def _day_without_kitchen(day: int) -> list[Event]:
+    """A normal day of the synthetic resident, except that the kitchen is never used."""
+    return [
+        Event(e.ts, "m_living" if e.sensor in ("m_kitchen", "fridge") else e.sensor, e.value)
+        for e in synthetic_days(1, seed=11, start_day=day)
+    ]
+
+
+def _feed(d: HomeDetector, events: list[Event]) -> list[AlertDecision]:
+    out: list[AlertDecision] = []
+    for ev in sorted(events, key=lambda e: e.ts):
+        out.extend(run_until(d, ev.ts))
+        out.extend(d.on_event(ev))
+    return out
+
+
+def test_a_day_without_the_kitchen_raises_a_missed_meal_caution_that_closes_when_it_is_used(
+    model: PersonalModel,
+) -> None:
+    usual = model.routine["kitchen_first_p95"]
+    assert 7.0 <= usual < 8.0 and model.routine["kitchen_days"] >= 10
+    d = det(model)
+    fired = _feed(d, [e for e in _day_without_kitchen(30) if e.ts < at(30, 12)])
+    changes = [x for x in fired if x.kind == "routine_change"]
+    assert [(x.action, x.severity, x.details["reason"]) for x in changes] == [("open", "caution", "no_meal")]
+    expected = at(30, usual + Thresholds().meal_margin_min / 60.0)
+    assert abs(changes[0].at - expected) < 12 * 60  # at the first event after the check time
+    assert "kitchen has not been used today" in changes[0].evidence
+    assert f"by {int(usual):02d}:" in changes[0].evidence
+    closed = d.on_event(Event(at(30, 12.05), "fridge", 1))
+    assert ("routine_change", "caution") in kinds(closed, "close")
+    assert "routine_change" not in d.open
+
+
+def test_a_normal_day_or_a_day_out_raises_no_missed_meal(model: PersonalModel) -> None:
+    d = det(model)
+    normal = _feed(d, synthetic_days(1, seed=12, start_day=30))
+    assert not [x for x in normal if x.kind == "routine_change"]
+    out_all_morning = [e for e in _day_without_kitchen(32) if not at(32, 7.6) <= e.ts < at(32, 12)]
+    out_all_morning += [Event(at(32, 7.6), "front", 1), Event(at(32, 12), "front", 1)]
+    out_all_morning += [Event(at(32, 12.01), "m_living", 1)]
+    fired = _feed(d, out_all_morning)
+    assert not [x for x in fired if x.kind == "routine_change"], "meals out of home are not missed meals"
+
+
+def _night_with_bathroom_visits(day: int, visits: int) -> list[Event]:
+    """The night before ``day`` (23:00 -> 07:00) with ``visits`` bathroom visits 40 min apart from 00:30."""
+    out = [Event(at(day - 1, 23.0), "m_bedroom", 1), Event(at(day - 1, 23.02), "bed", 1)]
+    for i in range(visits):
+        t = at(day, 0.5 + i * 40 / 60)
+        out += [Event(t, "bed", 0), Event(t + 30, "m_bath", 1)]
+        out += [Event(t + 300, "m_bedroom", 1), Event(t + 330, "bed", 1)]
+    out += [Event(at(day, 7.0), "bed", 0), Event(at(day, 7.01), "m_bedroom", 1), Event(at(day, 7.1), "m_kitchen", 1)]
+    return out
+
+
+def test_many_more_night_bathroom_visits_than_usual_raise_a_caution_in_the_morning(model: PersonalModel) -> None:
+    assert model.routine["night_bathroom_nights"] >= 10 and model.routine["night_bathroom_p90"] == 0
+    d = det(model)
+    quiet = _feed(d, _night_with_bathroom_visits(30, 2))
+    assert not [x for x in quiet if x.kind == "routine_change"], "2 visits: within max(3, p90 + 2)"
+    busy = _feed(d, _night_with_bathroom_visits(31, 4))
+    changes = [x for x in busy if x.kind == "routine_change"]
+    assert [(x.action, x.details["reason"]) for x in changes] == [("open", "night_bathroom")]
+    assert changes[0].at == pytest.approx(at(31, 7.1)) and changes[0].details["visits"] == 4
+    assert "4 bathroom visits last night" in changes[0].evidence
+    back_to_normal = _feed(d, _night_with_bathroom_visits(32, 1))
+    assert [x.evidence for x in back_to_normal if x.kind == "routine_change"] == [
+        "1 bathroom visit(s) last night: as usual"
+    ]
+    assert "routine_change" not in d.open
+
+
+def test_routine_changes_need_enough_history() -> None:
+    young = PersonalModel.fit(synthetic_days(6), sensors(), TZ)
+    d = det(young)
+    fired = _feed(d, _night_with_bathroom_visits(10, 5) + [e for e in _day_without_kitchen(10) if e.ts > at(10, 7.2)])
+    assert not [x for x in fired if x.kind == "routine_change"]

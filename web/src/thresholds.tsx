@@ -6,7 +6,7 @@ import { api, ApiError, type OrgThresholds, type RobotSettings, type SeniorThres
 import { useI18n, type Key } from "./i18n";
 import { Section, Show, useLoad } from "./ui";
 
-type Unit = "min" | "h" | "hour" | "p" | "pct" | "days" | "bool";
+type Unit = "min" | "h" | "hour" | "p" | "pct" | "days" | "visits" | "bool";
 
 interface FieldDef {
   name: string;
@@ -29,6 +29,8 @@ export const THRESHOLD_FIELDS: FieldDef[] = [
   { name: "routine_silence_p", unit: "p", main: false },
   { name: "routine_min_silence_hours", unit: "h", main: false },
   { name: "late_wakeup_margin_min", unit: "min", main: false },
+  { name: "meal_margin_min", unit: "min", main: false },
+  { name: "night_bathroom_extra", unit: "visits", main: false },
   { name: "young_model_days", unit: "days", main: false },
   { name: "low_battery_pct", unit: "pct", main: false },
 ];

@@ -28,6 +28,10 @@ DOCS: dict[str, str] = {
     "routine_min_silence_hours": "routine deviation: only silences at least this long are checked (hours)",
     "late_wakeup_margin_min": "routine deviation: caution when still in the bedroom this long after the usual "
                               "latest wake-up (minutes)",
+    "meal_margin_min": "routine change: caution when the kitchen has not been used today this long after the hour "
+                       "by which the resident uses it on 19 days out of 20 (minutes)",
+    "night_bathroom_extra": "routine change: caution when one night has at least this many more bathroom visits "
+                            "than the resident's usual (their 90th percentile of nights), and at least 3 (visits)",
     "young_model_days": "a personal model with fewer days of data is reported as still learning (days)",
     "use_personal_model": "use the resident's personal model (false: fixed rules and population priors only)",
 }
@@ -57,6 +61,8 @@ class ThresholdValues(BaseModel):
     routine_silence_p: float = _doc("routine_silence_p")
     routine_min_silence_hours: float = _doc("routine_min_silence_hours")
     late_wakeup_margin_min: float = _doc("late_wakeup_margin_min")
+    meal_margin_min: float = _doc("meal_margin_min")
+    night_bathroom_extra: float = _doc("night_bathroom_extra")
     young_model_days: int = _doc("young_model_days")
     use_personal_model: bool = _doc("use_personal_model")
 
@@ -81,6 +87,8 @@ class ThresholdOverrides(BaseModel):
     routine_silence_p: float | None = _opt("routine_silence_p")
     routine_min_silence_hours: float | None = _opt("routine_min_silence_hours")
     late_wakeup_margin_min: float | None = _opt("late_wakeup_margin_min")
+    meal_margin_min: float | None = _opt("meal_margin_min")
+    night_bathroom_extra: float | None = _opt("night_bathroom_extra")
     young_model_days: int | None = _opt("young_model_days")
     use_personal_model: bool | None = _opt("use_personal_model")
 

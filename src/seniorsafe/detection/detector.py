@@ -15,7 +15,7 @@ import numpy as np
 
 from .activity import Activity, ActivityTracker, LocalClock, in_wet_room, room_key
 from .events import HAZARD_KINDS, WET_ROOMS, AlertDecision, Event, SensorInfo, Severity, format_duration
-from .personal import PersonalModel, ThresholdTables, describe_context
+from .personal import VISIT_GAP_S, PersonalModel, ThresholdTables, describe_context, is_night_visit, night_of
 from .thresholds import Thresholds
 
 INF = math.inf
@@ -28,6 +28,12 @@ CLOSE_ON_ACTIVITY = ("inactivity", "bathroom_stay", "no_activity", "routine_devi
 #: alerts about one and the same stillness (all end with the next action): while one is open, another of these
 #: conditions updates it (raising its severity, with the new evidence) instead of paging staff a second time
 STILLNESS_KINDS = ("inactivity", "bathroom_stay", "no_activity")
+#: routine changes are checked only when the model has seen at least this many days / nights
+ROUTINE_MIN_DAYS = 10
+#: the meal check is skipped on a day with more time out of home than this (meals out)
+MEAL_MAX_OUT_S = 3 * 3600.0
+#: the night's bathroom visits are reviewed when the resident is first up and about between these hours
+NIGHT_REVIEW_HOURS = (5.0, 12.0)
 #: a second exterior-door event within this time belongs to the same passage (open + close)
 DOOR_PASSAGE_S = 5 * 60.0
 _ROOM_WORDS = {
@@ -88,7 +94,13 @@ class HomeDetector:
         # deadlines (epoch seconds)
         self._caution_at = self._danger_at = self._bath_at = self._noact_at = INF
         self._night_at = self._routine_at = self._wake_at = INF
+        self._meal_at = INF
         self._next = INF
+        # routine-change state (local days / seconds)
+        self._kitchen_day = self._meal_day = -1
+        self._out_day, self._out_today_s = -1, 0.0
+        self._wet_local = -INF
+        self._night, self._night_visits, self._night_reviewed = -1, 0, -1
         self.model: PersonalModel | None = None
         self.tables: ThresholdTables = _prior_tables(
             self.thresholds.inactivity_caution_p, self.thresholds.inactivity_danger_p
@@ -302,11 +314,14 @@ class HomeDetector:
             elif ts - self._out_since > DOOR_PASSAGE_S:
                 self._out_since = ts  # coming back in: wait for activity inside
         else:
+            if self._out_since is not None:
+                self._add_time_out(self._out_since, ts)
             self._out_since = None
             self._night_at = INF
             if "night_exit" in self.open:
                 out.extend(self._close("night_exit", ts, "activity inside the home again"))
             self._arm_home_deadlines(act)
+            out.extend(self._track_routine(act))
         self.last = act
         self._update_next()
         return out
@@ -358,8 +373,98 @@ class HomeDetector:
             return  # past the limit already, or up and about since 04:00
         self._wake_at = self.clock.epoch_of_local(day, limit)
 
+    # ------------------------------------------------------------------ routine changes (meals, night bathroom)
+    def _add_time_out(self, since: float, until: float) -> None:
+        day = int(self.clock.local_seconds(until) // 86400.0)
+        if day != self._out_day:
+            self._out_day, self._out_today_s = day, 0.0
+        self._out_today_s += until - since
+
+    def _routine_model(self, count_key: str) -> dict[str, Any] | None:
+        """The routine figures when the model has seen enough days for ``count_key`` (kitchen_days, ...)."""
+        model = self.model
+        if model is None or int(model.routine.get(count_key) or 0) < ROUTINE_MIN_DAYS:
+            return None
+        return model.routine
+
+    def _track_routine(self, act: Activity) -> list[AlertDecision]:
+        """Kitchen use and night bathroom visits of today / tonight; the morning review of the night."""
+        local = self.clock.local_seconds(act.ts)
+        day = int(local // 86400.0)
+        hour = (local % 86400.0) / 3600.0
+        out: list[AlertDecision] = []
+        if act.located and act.room == "kitchen":
+            self._kitchen_day = day
+            self._meal_at = INF
+            out.extend(self._close_routine_change("no_meal", act.ts, "the kitchen is in use again"))
+        elif act.located and act.room in WET_ROOMS and not act.resting:
+            if local - self._wet_local > VISIT_GAP_S and is_night_visit(local):
+                night = night_of(local)
+                if night != self._night:
+                    self._night, self._night_visits = night, 0
+                self._night_visits += 1
+            self._wet_local = local
+        if act.room not in WAKE_NEUTRAL_ROOMS and NIGHT_REVIEW_HOURS[0] <= hour < NIGHT_REVIEW_HOURS[1]:
+            out.extend(self._review_night(act.ts, day))
+        self._arm_meal(act.ts, day)
+        return out
+
+    def _arm_meal(self, ts: float, day: int) -> None:
+        routine = self._routine_model("kitchen_days")
+        if routine is None or self._kitchen_day == day or self._meal_day == day:
+            return
+        usual = routine.get("kitchen_first_p95")
+        if usual is None:
+            return
+        check = float(usual) + self.thresholds.meal_margin_min / 60.0
+        at = self.clock.epoch_of_local(day, check) if check < 24.0 else INF
+        if at > ts:
+            self._meal_day, self._meal_at = day, at
+
+    def _meal_check(self, now: float) -> list[AlertDecision]:
+        self._meal_at = INF
+        routine = self._routine_model("kitchen_days")
+        day = int(self.clock.local_seconds(now) // 86400.0)
+        out_today = self._out_today_s if self._out_day == day else 0.0
+        if routine is None or self._kitchen_day == day or self._out_since is not None or out_today > MEAL_MAX_OUT_S:
+            return _EMPTY
+        usual = float(routine["kitchen_first_p95"])
+        text = (
+            f"the kitchen has not been used today (it is {self._clock_str(now)}); on 19 days out of 20 the resident "
+            f"has been in the kitchen by {_hhmm(usual)} — a missed meal?"
+        ) + self._model_note()
+        return self._raise("routine_change", "caution", "kitchen", text, now, {"reason": "no_meal"})
+
+    def _review_night(self, ts: float, day: int) -> list[AlertDecision]:
+        """Once per morning: were there far more bathroom visits last night than usual?"""
+        if self._night_reviewed == day:
+            return _EMPTY
+        self._night_reviewed = day
+        routine = self._routine_model("night_bathroom_nights")
+        visits = self._night_visits if self._night == day else 0
+        if routine is None or routine.get("night_bathroom_p90") is None:
+            return _EMPTY
+        p90 = float(routine["night_bathroom_p90"])
+        limit = max(3.0, math.ceil(p90) + self.thresholds.night_bathroom_extra)
+        if visits < limit:
+            return self._close_routine_change("night_bathroom", ts, f"{visits} bathroom visit(s) last night: as usual")
+        usual = routine.get("night_bathroom_median") or 0
+        text = (
+            f"{visits} bathroom visits last night (23:30-05:00); usually {usual:.0f} "
+            f"(at most {math.ceil(p90)} on 9 nights out of 10)"
+        ) + self._model_note()
+        details = {"reason": "night_bathroom", "visits": visits}
+        return self._raise("routine_change", "caution", "bathroom", text, ts, details)
+
+    def _close_routine_change(self, reason: str, at: float, evidence: str) -> list[AlertDecision]:
+        current = self.open.get("routine_change")
+        if current is None or current.details.get("reason") != reason:
+            return _EMPTY
+        return self._close("routine_change", at, evidence)
+
     def _update_next(self) -> None:
         self._next = min(
+            self._meal_at,
             self._caution_at,
             self._danger_at,
             self._bath_at,
@@ -427,6 +532,8 @@ class HomeDetector:
             if now >= self._wake_at:
                 out.extend(self._late_wakeup(now, last))
                 self._wake_at = INF
+            if now >= self._meal_at:
+                out.extend(self._meal_check(now))
         else:
             self._night_at = INF
         self._update_next()

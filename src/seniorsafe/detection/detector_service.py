@@ -68,9 +68,11 @@ log = logging.getLogger(__name__)
 HEARTBEAT_SECONDS = 1.0  # how often a running detector refreshes its heartbeat key (expires after 60 s)
 
 #: alerts that only mean "no sensor saw anything": a communication problem while the hub is offline
-SILENCE_KINDS = frozenset({"inactivity", "no_activity", "routine_deviation"})
+SILENCE_KINDS = frozenset({"inactivity", "no_activity", "routine_deviation", "routine_change"})
 #: kinds the detector closes by itself; other open kinds (button, smoke, gas) wait for staff
-AUTO_CLOSING = frozenset({*CLOSE_ON_ACTIVITY, "water_leak", "night_exit", "device_fault", "model_fault"})
+AUTO_CLOSING = frozenset(
+    {*CLOSE_ON_ACTIVITY, "water_leak", "night_exit", "device_fault", "model_fault", "routine_change"}
+)
 RECENT_KEYS = 512  # (hub, seq) remembered per home to drop redelivered entries
 SEED_RECENT_S = 600.0  # history this recent seeds that memory after a restart
 CONTEXT_EVENTS = 20  # events before the history window, so a long stillness is still known after a restart

@@ -45,6 +45,7 @@ Severity = Literal["caution", "danger"]
 ALERT_KINDS: tuple[str, ...] = (
     "inactivity",
     "routine_deviation",
+    "routine_change",
     "emergency_button",
     "smoke",
     "gas",

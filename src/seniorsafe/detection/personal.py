@@ -59,6 +59,10 @@ TAIL_POOLING = True
 HOUR_SIGMA = 1.5
 #: the routine model describes this many recent days
 ROUTINE_WINDOW_DAYS = 56
+#: wet-room events closer than this belong to one bathroom visit
+VISIT_GAP_S = 600.0
+#: a day with less time out of home than this counts for the meal routine
+HOME_DAY_MAX_OUT_H = 6.0
 #: days of pseudo-data behind the routine priors
 ROUTINE_PRIOR_DAYS = 3.0
 
@@ -608,24 +612,25 @@ def _daily_routine(
             best[night] = length
             bed[night] = (start % 86400) / 3600.0
             wake[night] = (end % 86400) / 3600.0
-    # bathroom visits: clusters of wet-room events separated by more than 10 minutes
+    # bathroom visits: clusters of wet-room events separated by more than VISIT_GAP_S
     visits = np.zeros(n_days)
     night_visits = np.zeros(n_days)
+    per_night = np.zeros(n_days + 1)  # visits by night (night_of: the day the night ends on)
     durations: list[float] = []
     cl_start = cl_end = None
     wet_idx = [i for i, r in enumerate(rooms) if r in WET_ROOMS]
     for i in [*wet_idx, -1]:
         t = local[i] if i >= 0 else math.inf
-        if cl_end is not None and t - cl_end <= 600:
+        if cl_end is not None and t - cl_end <= VISIT_GAP_S:
             cl_end = t
             continue
         if cl_start is not None and cl_end is not None:
             d = int(cl_start // 86400) - first_day
             visits[d] += 1
             durations.append((cl_end - cl_start) / 60.0)
-            h = (cl_start % 86400) / 3600.0
-            if h < 5.0 or h >= 23.5:
+            if is_night_visit(cl_start):
                 night_visits[d] += 1
+                per_night[night_of(cl_start) - first_day] += 1
         cl_start = cl_end = t
     kitchen_hours = np.zeros(n_days)
     kh = {(int(d), int((t % 86400) // 3600)) for t, d, r in zip(local, day, rooms, strict=False) if r == "kitchen"}
@@ -642,6 +647,10 @@ def _daily_routine(
         return round(float(np.quantile(arr, p)), 2) if arr.size else None
 
     bed_h = [b if b >= 12 else b + 24 for b in bed.values()]
+    # nights fully inside the window (the first night may have started before the data)
+    nights = per_night[1:n_days] if n_days > 1 else per_night[:0]
+    at_home = out_by_day[full] < HOME_DAY_MAX_OUT_H
+    first_kitchen = _first_kitchen_hours(local, day, rooms, first_day, n_days)[full][at_home]
     return {
         "nights": len(wake),
         "wake_median": med(wake.values()),
@@ -649,10 +658,37 @@ def _daily_routine(
         "bed_median": (med(bed_h) or 0.0) % 24 if bed_h else None,
         "bathroom_visits_median": med(visits[full]),
         "night_bathroom_median": med(night_visits[full]),
+        "night_bathroom_p90": q(nights, 0.9),
+        "night_bathroom_nights": int(nights.size),
+        "kitchen_first_p95": q(first_kitchen, 0.95),
+        "kitchen_days": int(first_kitchen.size),
         "bathroom_minutes_median": med(durations),
         "kitchen_hours_median": med(kitchen_hours[full]),
         "out_hours_median": med(out_by_day[full]),
     }
+
+
+def is_night_visit(local: float) -> bool:
+    """A bathroom visit starting at this local time (seconds) is a night visit (23:30-05:00)."""
+    h = (local % 86400.0) / 3600.0
+    return h < 5.0 or h >= 23.5
+
+
+def night_of(local: float) -> int:
+    """The local day a night belongs to (the day it ends on; the cut is at noon)."""
+    return int((local + 12 * 3600.0) // 86400.0)
+
+
+def _first_kitchen_hours(
+    local: np.ndarray, day: np.ndarray, rooms: Sequence[str], first_day: int, n_days: int
+) -> np.ndarray:
+    """Local hour of the first kitchen activity of each day (24 when the kitchen was not used)."""
+    out = np.full(n_days, 24.0)
+    for t, d, r in zip(local, day, rooms, strict=False):
+        i = int(d) - first_day
+        if r == "kitchen" and out[i] == 24.0:
+            out[i] = (t % 86400.0) / 3600.0
+    return out
 
 
 def describe_context(key: str, sensors: dict[str, SensorInfo]) -> str:

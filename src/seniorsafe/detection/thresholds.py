@@ -40,6 +40,12 @@ class Thresholds:
     routine_min_silence_hours: float = 3.0
     #: routine deviation: caution when still in bed/bedroom this long after the latest usual wake-up
     late_wakeup_margin_min: float = 90.0
+    #: routine change: caution when the kitchen has not been used today this long after the hour by which the
+    #: resident has used it on 19 days out of 20 (missed meals), while at home
+    meal_margin_min: float = 60.0
+    #: routine change: caution when the bathroom visits of one night (23:30-05:00) are at least this many above
+    #: the resident's usual (their 90th percentile of nights), and at least 3
+    night_bathroom_extra: float = 2.0
     #: a model with fewer days of personal data than this is reported as "still learning"
     young_model_days: int = 14
     #: model enabled (False: rules + population priors only)
