@@ -270,6 +270,25 @@ def test_stillness_on_an_occupied_mat_is_a_caution_not_danger() -> None:
     assert ("inactivity", "danger") in [(x.kind, x.severity) for x in run_until(d2, t + 3 * 3600)]
 
 
+def test_motion_while_the_mat_is_occupied_is_a_resting_context() -> None:
+    """Motion seen while the bed is occupied (turning over, a sensor seeing the bed) keeps the person on the
+    bed: its own context (+rest), caution only; once the bed reports "left", motion is danger again."""
+    eager = {"inactivity_danger_p": 0.3, "inactivity_caution_p": 0.3, "no_activity_hours": 12}
+    d = det(**eager)
+    t = at(0, 14)
+    d.on_event(Event(t, "bed", 1))
+    d.on_event(Event(t + 600, "m_bedroom", 1))
+    assert d.last is not None and d.last.key == "m_bedroom+rest" and d.last.resting
+    fired = run_until(d, t + 6 * 3600)
+    assert ("inactivity", "caution") in kinds(fired)
+    assert [x for x in fired if x.severity == "danger"] == []
+    assert "motion sensor m_bedroom" in fired[0].evidence  # the key's suffix is not shown to people
+    d.on_event(Event(t + 7 * 3600, "bed", 0))
+    d.on_event(Event(t + 7 * 3600 + 60, "m_bedroom", 1))
+    assert d.last.key == "m_bedroom" and not d.last.resting
+    assert ("inactivity", "danger") in [(x.kind, x.severity) for x in run_until(d, t + 10 * 3600)]
+
+
 # ---------------------------------------------------------------- routine changes (missed meals, night bathroom)
 def _day_without_kitchen(day: int) -> list[Event]:
     """A normal day of the synthetic resident, except that the kitchen is never used."""

@@ -69,20 +69,30 @@ class Activity:
     sensor: str
     key: str  # context key: sensor id, or "sensor=0/1" for sensors whose state matters
     room: str
-    resting: bool  # a bed/chair presence sensor is occupied after this event
+    resting: bool  # a bed/chair presence sensor is occupied after this event (the person is on it)
     exterior: bool  # the exterior (entrance) door
     located: bool  # the event tells where the person is (not an interior door)
     sat_down: bool = False  # this event is a bed/chair sensor becoming occupied (the person is on it)
 
 
-def context_key(sensor: SensorInfo, on: bool) -> str:
-    if sensor.kind in POOLED_KINDS:
-        return sensor.id
-    return f"{sensor.id}={1 if on else 0}"
+def context_key(sensor: SensorInfo, on: bool, resting: bool = False) -> str:
+    """``sensor`` or ``sensor=0/1``; ``+rest`` when a bed/chair is occupied meanwhile (a motion sensor seeing
+    the sofa, a hand reaching the bedside lamp: the pauses that follow are those of someone lying or sitting)."""
+    key = sensor.id if sensor.kind in POOLED_KINDS else f"{sensor.id}={1 if on else 0}"
+    return key + REST_SUFFIX if resting and sensor.kind != "presence" else key
+
+
+def key_sensor(key: str) -> tuple[str, str]:
+    """(sensor id, state or "") of a context key."""
+    sid, _, state = key.removesuffix(REST_SUFFIX).partition("=")
+    return sid, state
 
 
 def room_key(room: str, resting: bool) -> str:
     return f"@{room}{'+rest' if resting else ''}"
+
+
+REST_SUFFIX = "+rest"
 
 
 class ActivityTracker:
@@ -115,12 +125,13 @@ class ActivityTracker:
                 self.presence_on.add(sensor.id)
             else:
                 self.presence_on.discard(sensor.id)
+        resting = bool(self.presence_on)
         return Activity(
             ts=ev.ts,
             sensor=sensor.id,
-            key=context_key(sensor, on),
+            key=context_key(sensor, on, resting),
             room=sensor.room,
-            resting=bool(self.presence_on),
+            resting=resting,
             exterior=sensor.is_exterior_door,
             located=sensor.kind in LOCATING_KINDS,
             sat_down=on and sensor.kind == "presence",

@@ -342,9 +342,9 @@ class HomeDetector:
             caution = float(self.tables.caution[row, hour, weekend])
             danger = float(self.tables.danger[row, hour, weekend])
         self._caution_at = ts + max(caution, thr.inactivity_caution_floor_min * 60.0)
-        # a bed/chair sensor that just reported "occupied" locates the person on it, not on the floor:
-        # a long stillness there is a caution for the model; danger comes from the no-activity rule
-        self._danger_at = INF if act.sat_down else ts + max(danger, thr.inactivity_danger_floor_min * 60.0)
+        # an occupied bed/chair locates the person on it, not on the floor: a long stillness then is a caution
+        # for the model; danger comes from the no-activity rule
+        self._danger_at = INF if act.resting else ts + max(danger, thr.inactivity_danger_floor_min * 60.0)
         self._noact_at = ts + thr.no_activity_hours * 3600.0
         if in_wet_room(act) and act.room in self._wet_watched:
             self._bath_at = ts + thr.bathroom_stay_min * 60.0

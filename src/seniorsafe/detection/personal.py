@@ -31,7 +31,7 @@ import numpy as np
 import orjson
 from scipy.special import erfc
 
-from .activity import Activity, ActivityTracker, LocalClock, room_key
+from .activity import Activity, ActivityTracker, LocalClock, key_sensor, room_key
 from .events import WET_ROOMS, Event, SensorInfo, format_duration
 
 MODEL_FORMAT = "seniorsafe.personal-model"
@@ -693,7 +693,7 @@ def _first_kitchen_hours(
 
 def describe_context(key: str, sensors: dict[str, SensorInfo]) -> str:
     """'fridge opened', 'motion', 'bed occupied' ... for evidence texts."""
-    sid, _, state = key.partition("=")
+    sid, state = key_sensor(key)
     s = sensors.get(sid)
     if s is None:
         return sid
