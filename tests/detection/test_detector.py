@@ -112,7 +112,7 @@ def test_door_by_day_is_being_away_not_an_alarm(model: PersonalModel) -> None:
 
 
 def test_no_activity_absolute_limit_even_without_model() -> None:
-    d = det(no_activity_hours=12, inactivity_danger_p=1e-9, inactivity_caution_p=1e-9)
+    d = det(no_activity_hours=12, inactivity_danger_per_day=1e-9, inactivity_caution_per_day=1e-9)
     t = at(0, 8)
     d.on_event(Event(t, "m_living", 1))
     fired = run_until(d, t + 12 * 3600 + 1)
@@ -251,7 +251,7 @@ def test_tick_is_cheap_when_nothing_is_due(model: PersonalModel) -> None:
 # ---------------------------------------------------------------- on a bed/chair sensor
 def test_stillness_on_an_occupied_mat_is_a_caution_not_danger() -> None:
     """A bed/chair sensor that reports "occupied" locates the person on it, not on the floor."""
-    eager = {"inactivity_danger_p": 0.3, "inactivity_caution_p": 0.3, "no_activity_hours": 12}
+    eager = {"inactivity_danger_per_day": 1.0, "inactivity_caution_per_day": 1.0, "no_activity_hours": 12}
     d = det(**eager)
     t = at(0, 14)
     d.on_event(Event(t, "m_bedroom", 1))
@@ -267,13 +267,13 @@ def test_stillness_on_an_occupied_mat_is_a_caution_not_danger() -> None:
     # the same stillness after motion (not on the mat) is danger
     d2 = det(**eager)
     d2.on_event(Event(t, "m_bedroom", 1))
-    assert ("inactivity", "danger") in [(x.kind, x.severity) for x in run_until(d2, t + 3 * 3600)]
+    assert ("inactivity", "danger") in [(x.kind, x.severity) for x in run_until(d2, t + 4 * 3600)]
 
 
 def test_motion_while_the_mat_is_occupied_is_a_resting_context() -> None:
     """Motion seen while the bed is occupied (turning over, a sensor seeing the bed) keeps the person on the
     bed: its own context (+rest), caution only; once the bed reports "left", motion is danger again."""
-    eager = {"inactivity_danger_p": 0.3, "inactivity_caution_p": 0.3, "no_activity_hours": 12}
+    eager = {"inactivity_danger_per_day": 1.0, "inactivity_caution_per_day": 1.0, "no_activity_hours": 12}
     d = det(**eager)
     t = at(0, 14)
     d.on_event(Event(t, "bed", 1))
@@ -286,7 +286,7 @@ def test_motion_while_the_mat_is_occupied_is_a_resting_context() -> None:
     d.on_event(Event(t + 7 * 3600, "bed", 0))
     d.on_event(Event(t + 7 * 3600 + 60, "m_bedroom", 1))
     assert d.last.key == "m_bedroom" and not d.last.resting
-    assert ("inactivity", "danger") in [(x.kind, x.severity) for x in run_until(d, t + 10 * 3600)]
+    assert ("inactivity", "danger") in [(x.kind, x.severity) for x in run_until(d, t + 11.5 * 3600)]
 
 
 # ---------------------------------------------------------------- routine changes (missed meals, night bathroom)

@@ -15,7 +15,7 @@ def model() -> PersonalModel:
 
 
 def _danger(m: PersonalModel, key: str, hour: int, weekend: int = 0) -> float:
-    t = m.tables(Thresholds().inactivity_caution_p, Thresholds().inactivity_danger_p)
+    t = m.tables(Thresholds().inactivity_caution_per_day, Thresholds().inactivity_danger_per_day)
     return float(t.danger[t.key_index[key], hour, weekend])
 
 
@@ -110,7 +110,9 @@ def test_hazard_split_one_long_pause_does_not_set_the_limit(monkeypatch: pytest.
     hour = int((gap_start - day) // 3600)
 
     def limit() -> float:
-        t = PersonalModel.fit(events, sensors(), TZ).tables(0.01, 0.004)
+        m = PersonalModel.fit(events, sensors(), TZ)
+        rate = m.pause_rate()  # budgets giving per-pause chances of 1 % (caution) and 0.4 % (danger)
+        t = m.tables(0.01 * rate, 0.004 * rate)
         return float(t.danger[t.key_index["fridge=0"], hour, 0])
 
     pooled = limit()
@@ -119,3 +121,16 @@ def test_hazard_split_one_long_pause_does_not_set_the_limit(monkeypatch: pytest.
     assert single >= 2.5 * 3600  # the old estimate: never shorter than the longest pause seen
     assert pooled < single
     assert pooled < 2 * 3600
+
+
+def test_false_alarm_budget_is_spread_over_the_residents_own_pauses(model: PersonalModel) -> None:
+    """The sensitivity is a number of false alarms a day: a resident with more pauses a day gets a smaller
+    chance per pause, so that busy and quiet homes see about the same number of false alarms."""
+    assert PersonalModel.prior().pause_rate() == personal.PRIOR_PAUSES_PER_DAY
+    moving = [i for i, r in enumerate(model.key_room) if not r.endswith("+rest")]
+    own = float(model.counts[moving].sum()) / model.days
+    assert own > 40  # the synthetic resident pauses every 1-12 min all day
+    assert personal.PRIOR_PAUSES_PER_DAY < model.pause_rate() < own
+    assert model.sensitivity(0.2) == pytest.approx(0.2 / model.pause_rate())
+    strict, eager = model.tables(0.1, 0.1), model.tables(0.4, 0.4)
+    assert np.all(eager.danger <= strict.danger) and np.any(eager.danger < strict.danger)

@@ -17,7 +17,7 @@ def test_round_trip_and_layers() -> None:
         {"nope": 1},
         {"bathroom_stay_min": "forty"},
         {"bathroom_stay_min": -1},
-        {"inactivity_danger_p": 2.0},
+        {"inactivity_danger_per_day": 2.0},
         {"young_model_days": 1.5},
         {"use_personal_model": 1},
     ],

@@ -102,14 +102,15 @@ async def test_senior_overrides_layer_over_the_organisation(client: httpx.AsyncC
     admin = org.h(org.admin)
     assert (await client.put(ORG_PATH, headers=admin, json={"bathroom_stay_min": 30, "no_activity_hours": 8}
                              )).status_code == 200
-    r = await client.put(senior_path(s0), headers=admin, json={"bathroom_stay_min": 20, "inactivity_danger_p": 0.001})
+    r = await client.put(senior_path(s0), headers=admin,
+                         json={"bathroom_stay_min": 20, "inactivity_danger_per_day": 0.001})
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["senior_id"] == s0
     assert body["organisation"] == {"bathroom_stay_min": 30.0, "no_activity_hours": 8.0}
-    assert body["senior"] == {"bathroom_stay_min": 20.0, "inactivity_danger_p": 0.001}
+    assert body["senior"] == {"bathroom_stay_min": 20.0, "inactivity_danger_per_day": 0.001}
     assert body["effective"]["bathroom_stay_min"] == 20 and body["effective"]["no_activity_hours"] == 8
-    assert body["effective"]["inactivity_danger_p"] == 0.001
+    assert body["effective"]["inactivity_danger_per_day"] == 0.001
     guardian_view = (await client.get(senior_path(s0), headers=org.h(org.guardian))).json()
     assert guardian_view == body
     # another senior only gets the organisation's layer
@@ -124,8 +125,8 @@ async def test_senior_overrides_layer_over_the_organisation(client: httpx.AsyncC
 @pytest.mark.parametrize("body, field", [
     ({"bathroom_stay_minutes": 5}, "bathroom_stay_minutes"),  # unknown key
     ({"bathroom_stay_min": -1}, "bathroom_stay_min"),  # negative
-    ({"inactivity_danger_p": 1.0}, "inactivity_danger_p"),  # p outside (0, 1)
-    ({"inactivity_caution_p": 0}, "inactivity_caution_p"),
+    ({"inactivity_danger_per_day": 1.5}, "inactivity_danger_per_day"),  # false alarms a day outside (0, 1]
+    ({"inactivity_caution_per_day": 0}, "inactivity_caution_per_day"),
     ({"night_start_hour": 25}, "night_start_hour"),
     ({"no_activity_hours": "twelve"}, "no_activity_hours"),  # wrong type
     ({"use_personal_model": 1}, "use_personal_model"),
@@ -252,8 +253,8 @@ async def test_lowered_bathroom_limit_fires_sooner_in_a_live_detector(
     assert home.det.thresholds.bathroom_stay_min == 40
 
     await put_and_deliver(client, state, detector, senior_path(hub.senior_id), org.h(org.admin),
-                          {"bathroom_stay_min": 5, "inactivity_caution_p": 0.05}, org.id)
-    assert home.det.thresholds.bathroom_stay_min == 5 and home.det.thresholds.inactivity_caution_p == 0.05
+                          {"bathroom_stay_min": 5, "inactivity_caution_per_day": 0.05}, org.id)
+    assert home.det.thresholds.bathroom_stay_min == 5 and home.det.thresholds.inactivity_caution_per_day == 0.05
     assert home.info.thresholds == home.det.thresholds
     # only that senior's home changed
     assert detector.homes[uuid.UUID(other.home_id)].det.thresholds.bathroom_stay_min == 40

@@ -227,9 +227,9 @@ async def test_admin_changes_detection_thresholds(new_page: Any, org: Org, sessi
     # a bad value is refused with the field named, nothing changes
     await form.get_by_label("비활동 민감도 (위험)").fill("2")
     await form.get_by_role("button", name="저장").click()
-    await form.get_by_role("alert").filter(has_text="inactivity_danger_p").wait_for()
+    await form.get_by_role("alert").filter(has_text="inactivity_danger_per_day").wait_for()
     r = await session_client.get("/api/v1/organisation/detection-thresholds", headers=admin)
-    assert "inactivity_danger_p" not in r.json()["organisation"]
+    assert "inactivity_danger_per_day" not in r.json()["organisation"]
 
     # the robot preferences: keyboard toggles
     early = page.get_by_label("주의 알림에도 로봇 조기 확인")

@@ -6,7 +6,7 @@ import { api, ApiError, type OrgThresholds, type RobotSettings, type SeniorThres
 import { useI18n, type Key } from "./i18n";
 import { Section, Show, useLoad } from "./ui";
 
-type Unit = "min" | "h" | "hour" | "p" | "pct" | "days" | "visits" | "bool";
+type Unit = "min" | "h" | "hour" | "p" | "perday" | "pct" | "days" | "visits" | "bool";
 
 interface FieldDef {
   name: string;
@@ -19,8 +19,8 @@ export const THRESHOLD_FIELDS: FieldDef[] = [
   { name: "bathroom_stay_min", unit: "min", main: true },
   { name: "no_activity_hours", unit: "h", main: true },
   { name: "night_exit_return_min", unit: "min", main: true },
-  { name: "inactivity_caution_p", unit: "p", main: true },
-  { name: "inactivity_danger_p", unit: "p", main: true },
+  { name: "inactivity_caution_per_day", unit: "perday", main: true },
+  { name: "inactivity_danger_per_day", unit: "perday", main: true },
   { name: "use_personal_model", unit: "bool", main: true },
   { name: "night_start_hour", unit: "hour", main: false },
   { name: "night_end_hour", unit: "hour", main: false },

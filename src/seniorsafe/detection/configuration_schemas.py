@@ -17,10 +17,11 @@ DOCS: dict[str, str] = {
                              "front door opened at night (minutes)",
     "no_activity_hours": "no-activity rule: danger after this many hours with no activity at all at home (hours)",
     "low_battery_pct": "device rule: caution for a sensor battery below this level (%)",
-    "inactivity_caution_p": "inactivity sensitivity (caution): the chance, under the resident's own normal, that a "
-                            "stillness this long is harmless; smaller = fewer, later alerts (0-1, exclusive)",
-    "inactivity_danger_p": "inactivity sensitivity (danger): as inactivity_caution_p for the danger level (0-1, "
-                           "exclusive)",
+    "inactivity_caution_per_day": "inactivity sensitivity (caution): how many false alarms a day the personal model "
+                                  "may raise for one resident, expected at their own pace of life; smaller = fewer, "
+                                  "later alerts (more than 0, at most 1)",
+    "inactivity_danger_per_day": "inactivity sensitivity (danger): as inactivity_caution_per_day for the danger level "
+                                 "(more than 0, at most 1)",
     "inactivity_caution_floor_min": "never an inactivity caution before this much stillness (minutes)",
     "inactivity_danger_floor_min": "never an inactivity danger before this much stillness (minutes)",
     "routine_silence_p": "routine deviation: caution when a silence at home had less than this chance under the "
@@ -54,8 +55,8 @@ class ThresholdValues(BaseModel):
     night_exit_return_min: float = _doc("night_exit_return_min")
     no_activity_hours: float = _doc("no_activity_hours")
     low_battery_pct: float = _doc("low_battery_pct")
-    inactivity_caution_p: float = _doc("inactivity_caution_p")
-    inactivity_danger_p: float = _doc("inactivity_danger_p")
+    inactivity_caution_per_day: float = _doc("inactivity_caution_per_day")
+    inactivity_danger_per_day: float = _doc("inactivity_danger_per_day")
     inactivity_caution_floor_min: float = _doc("inactivity_caution_floor_min")
     inactivity_danger_floor_min: float = _doc("inactivity_danger_floor_min")
     routine_silence_p: float = _doc("routine_silence_p")
@@ -70,7 +71,7 @@ class ThresholdValues(BaseModel):
 class ThresholdOverrides(BaseModel):
     """Overrides of one layer (organisation or senior). A PUT replaces the layer: a field that is null or
     omitted has no override (the layer below applies). Numbers must be finite and >= 0; probabilities strictly
-    between 0 and 1; hours of the night between 0 and 24."""
+    between 0 and 1; false alarms per day more than 0 and at most 1; hours of the night between 0 and 24."""
 
     model_config = ConfigDict(strict=True, extra="forbid")
 
@@ -80,8 +81,8 @@ class ThresholdOverrides(BaseModel):
     night_exit_return_min: float | None = _opt("night_exit_return_min")
     no_activity_hours: float | None = _opt("no_activity_hours")
     low_battery_pct: float | None = _opt("low_battery_pct")
-    inactivity_caution_p: float | None = _opt("inactivity_caution_p")
-    inactivity_danger_p: float | None = _opt("inactivity_danger_p")
+    inactivity_caution_per_day: float | None = _opt("inactivity_caution_per_day")
+    inactivity_danger_per_day: float | None = _opt("inactivity_danger_per_day")
     inactivity_caution_floor_min: float | None = _opt("inactivity_caution_floor_min")
     inactivity_danger_floor_min: float | None = _opt("inactivity_danger_floor_min")
     routine_silence_p: float | None = _opt("routine_silence_p")

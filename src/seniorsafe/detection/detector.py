@@ -49,8 +49,8 @@ _ROOM_WORDS = {
 
 
 @lru_cache(maxsize=32)
-def _prior_tables(caution_p: float, danger_p: float) -> ThresholdTables:
-    return PersonalModel.prior().tables(caution_p, danger_p)
+def _prior_tables(caution_per_day: float, danger_per_day: float) -> ThresholdTables:
+    return PersonalModel.prior().tables(caution_per_day, danger_per_day)
 
 
 def _day_part(hour: int, weekend: int) -> str:
@@ -103,7 +103,7 @@ class HomeDetector:
         self._night, self._night_visits, self._night_reviewed = -1, 0, -1
         self.model: PersonalModel | None = None
         self.tables: ThresholdTables = _prior_tables(
-            self.thresholds.inactivity_caution_p, self.thresholds.inactivity_danger_p
+            self.thresholds.inactivity_caution_per_day, self.thresholds.inactivity_danger_per_day
         )
         self.model_fault: str | None = None
         self._pending.extend(self.set_model(model, at=None))
@@ -127,7 +127,7 @@ class HomeDetector:
             problem = "no personal model is available for this resident"
         if loaded is not None and thr.use_personal_model:
             try:
-                tables = loaded.tables(thr.inactivity_caution_p, thr.inactivity_danger_p)
+                tables = loaded.tables(thr.inactivity_caution_per_day, thr.inactivity_danger_per_day)
                 if not _tables_ok(tables):
                     problem = "the personal model gives impossible limits (NaN or negative)"
                     tables = None
@@ -138,7 +138,7 @@ class HomeDetector:
             return self._fallback(problem, when)
         if tables is None:
             self.model = None
-            self.tables = _prior_tables(thr.inactivity_caution_p, thr.inactivity_danger_p)
+            self.tables = _prior_tables(thr.inactivity_caution_per_day, thr.inactivity_danger_per_day)
         else:
             self.model = loaded
             self.tables = tables
@@ -152,7 +152,7 @@ class HomeDetector:
     def _fallback(self, problem: str, at: float) -> list[AlertDecision]:
         thr = self.thresholds
         self.model = None
-        self.tables = _prior_tables(thr.inactivity_caution_p, thr.inactivity_danger_p)
+        self.tables = _prior_tables(thr.inactivity_caution_per_day, thr.inactivity_danger_per_day)
         self.model_fault = problem
         return self._raise(
             "model_fault",

@@ -271,12 +271,14 @@ def evaluate_home(
     if sweep:
         curve = []
         for mult in tqdm(cfg.sweep, desc=f"{ds.name} sweep", disable=not progress, leave=False):
-            p_d = min(0.5, thr.inactivity_danger_p * mult)
-            t = thr.replace(inactivity_danger_p=p_d, inactivity_caution_p=max(thr.inactivity_caution_p, p_d))
+            b_d = min(1.0, thr.inactivity_danger_per_day * mult)
+            t = thr.replace(
+                inactivity_danger_per_day=b_d, inactivity_caution_per_day=max(thr.inactivity_caution_per_day, b_d)
+            )
             res = run_detector(ds.events, ds.sensors, ds.tz, t, models=base.models_by_day)
             m = measure(t, res)
             keys = ("detected_2h", "median_min", "fa_danger_per_day", "danger_false_alarms")
-            curve.append({"danger_p": p_d, "mult": mult, **{k: m[k] for k in keys}})
+            curve.append({"danger_per_day": b_d, "mult": mult, **{k: m[k] for k in keys}})
         report["tradeoff"] = curve
         report["baseline_tradeoff"] = [
             _baseline(tl, injections, start, days, h, gaps) for h in cfg.baseline_sweep_hours
@@ -319,7 +321,7 @@ def _pick_sensitivity(homes: Sequence[dict[str, Any]], budget: float) -> int:
 
     allowed = [i for i in points if within_budget(i)]
     if not allowed:
-        return min(points, key=lambda i: homes[0]["tradeoff"][i]["danger_p"])
+        return min(points, key=lambda i: homes[0]["tradeoff"][i]["danger_per_day"])
     return max(allowed, key=detected)
 
 

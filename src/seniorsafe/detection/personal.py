@@ -55,6 +55,11 @@ K_ROOM, K_KEY, K_DAYTYPE = 15.0, 6.0, 6.0
 TAIL_EDGE = int(np.searchsorted(EDGES, 15 * 60.0))
 K_TAIL = 6.0
 TAIL_POOLING = True
+#: pause rate of a resident without history (pauses a day) and its weight (days of pseudo-data)
+PRIOR_PAUSES_PER_DAY = 40.0
+PRIOR_RATE_DAYS = 3.0
+#: per-pause chances are kept inside these bounds
+P_MIN, P_MAX = 1e-6, 0.5
 #: smoothing of the hour-of-day dimension (hours)
 HOUR_SIGMA = 1.5
 #: the routine model describes this many recent days
@@ -195,9 +200,25 @@ class PersonalModel:
             raise ValueError("feedback_factor must be (n_keys, 24, 2) values >= 1")
 
     # ------------------------------------------------------------------ thresholds
-    def tables(self, caution_p: float, danger_p: float) -> ThresholdTables:
-        """Stillness limits per context at the given sensitivities (vectorised; a few ms)."""
+    def pause_rate(self) -> float:
+        """Pauses a day that could end in a danger alert (>= 1 min, at home, not on a bed/chair): the resident's
+        own, shrunk towards the population's with PRIOR_RATE_DAYS days of pseudo-data."""
+        moving = [i for i, r in enumerate(self.key_room) if not r.endswith("+rest")]
+        n = float(self.counts[moving].sum()) if moving else 0.0
+        return (n + PRIOR_PAUSES_PER_DAY * PRIOR_RATE_DAYS) / (self.days + PRIOR_RATE_DAYS)
+
+    def sensitivity(self, per_day: float) -> float:
+        """The chance per pause that, at this resident's pause rate, gives ``per_day`` false alarms a day."""
+        return min(P_MAX, max(P_MIN, per_day / self.pause_rate()))
+
+    def tables(self, caution_per_day: float, danger_per_day: float) -> ThresholdTables:
+        """Stillness limits per context for these false-alarm budgets (per day; vectorised, a few ms).
+
+        Each context's limit is where its survival curve falls to the same per-pause chance
+        ``budget / pauses a day``: the expected false alarms a day are then about the budget whatever the
+        resident's pace of life (a busy home has many more pauses a day than a quiet one)."""
         self.validate()
+        caution_p, danger_p = self.sensitivity(caution_per_day), self.sensitivity(danger_per_day)
         rooms = sorted(set(self.key_room) | {room_key(r, False) for r in _ALL_ROOMS} | {"@other"})
         room_index = {r: i for i, r in enumerate(rooms)}
         n_keys = len(self.keys)

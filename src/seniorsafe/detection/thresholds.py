@@ -27,10 +27,11 @@ class Thresholds:
     #: caution for a battery sensor below this percentage
     low_battery_pct: float = 15.0
     # --- personal model sensitivity ---
-    #: chance (under the resident's own learned normal) that a stillness this long is harmless;
-    #: a smaller value makes the detector less eager. caution / danger levels.
-    inactivity_caution_p: float = 0.01
-    inactivity_danger_p: float = 0.006
+    #: how many false alarms a day the personal model may raise for one resident (expected, at their own pace
+    #: of life): each stillness limit is where the chance that a stillness this long is harmless falls to this
+    #: budget divided by the resident's learned pauses a day. Smaller = fewer, later alerts. caution / danger.
+    inactivity_caution_per_day: float = 0.4
+    inactivity_danger_per_day: float = 0.2
     #: never raise the inactivity alert earlier than these floors (minutes of stillness)
     inactivity_caution_floor_min: float = 20.0
     inactivity_danger_floor_min: float = 30.0
@@ -58,9 +59,11 @@ class Thresholds:
                 continue
             if not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
                 raise ValueError(f"threshold {f.name!r} must be a finite number >= 0, got {value!r}")
-        for name in ("inactivity_caution_p", "inactivity_danger_p", "routine_silence_p"):
-            if not 0.0 < getattr(self, name) < 1.0:
-                raise ValueError(f"threshold {name!r} must be strictly between 0 and 1")
+        if not 0.0 < self.routine_silence_p < 1.0:
+            raise ValueError("threshold 'routine_silence_p' must be strictly between 0 and 1")
+        for name in ("inactivity_caution_per_day", "inactivity_danger_per_day"):
+            if not 0.0 < getattr(self, name) <= 1.0:
+                raise ValueError(f"threshold {name!r} must be more than 0 and at most 1 (false alarms per day)")
         for name in ("night_start_hour", "night_end_hour"):
             if not 0.0 <= getattr(self, name) <= 24.0:
                 raise ValueError(f"threshold {name!r} must be an hour between 0 and 24")

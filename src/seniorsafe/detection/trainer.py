@@ -99,6 +99,7 @@ def _metrics(model: PersonalModel, feedback_given: int) -> dict[str, Any]:
     m["feedback_given"] = feedback_given
     m["young"] = model.is_young
     m["young_days"] = model.young_days
+    m["pauses_per_day"] = round(model.pause_rate(), 1)  # spreads the false-alarm budget (Thresholds)
     m["routine"] = {k: v for k, v in model.routine.items() if not isinstance(v, list)}
     return m
 
