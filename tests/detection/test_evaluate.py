@@ -50,6 +50,7 @@ def test_a_whole_evaluation_of_a_synthetic_home() -> None:
     assert report["injections"] == 12 and det["n"] == 12
     assert det["detected_2h"] == 1.0 and det["median_min"] < 60
     assert report["hindsight"]["detected_2h"] == 1.0 and report["hindsight"]["median_min"] <= 12
+    assert report["long_waking_silences"] == {"45min": 0, "120min": 0}  # out 10:00-11:30 is through the door
     fixed_3h = report["baselines"][0]
     assert fixed_3h["hours"] == 3 and fixed_3h["detected_2h"] == 0.0  # a 3 h limit never pages within 2 h
     assert det["danger_false_alarms"] == sum(det["false_alarms_by_kind"]["danger"].values())

@@ -231,6 +231,26 @@ def hindsight(tl: Timeline, injections: Sequence[float]) -> dict[str, Any]:
     return _ttd_stats(ttd)
 
 
+def long_waking_silences(
+    ds: Dataset, tl: Timeline, cfg: EvalConfig, start: float, limits_min: Sequence[float] = (45.0, 120.0)
+) -> dict[str, int]:
+    """How often an action like those a fall is injected after (waking hours, at home, not on a bed/chair,
+    not the front door) was followed by a real silence longer than each limit, after the warm-up: what a
+    detector paging at that limit after such actions would raise as false alarms."""
+    clock = LocalClock(ds.tz)
+    out = {f"{m:g}min": 0 for m in limits_min}
+    for i in range(len(tl.ts) - 1):
+        t = tl.ts[i]
+        if t < start or tl.exterior[i] or tl.resting[i]:
+            continue
+        if not cfg.waking_hours[0] <= clock.hour(t) < cfg.waking_hours[1]:
+            continue
+        for m in limits_min:
+            if tl.ts[i + 1] - t > m * 60.0:
+                out[f"{m:g}min"] += 1
+    return out
+
+
 def evaluate_home(
     ds: Dataset, cfg: EvalConfig, thr: Thresholds, progress: bool = False, sweep: bool = True
 ) -> dict[str, Any]:
@@ -278,6 +298,7 @@ def evaluate_home(
         "detector": main,
         "baselines": [_baseline(tl, injections, start, days, h, gaps) for h in cfg.baseline_hours],
         "hindsight": hindsight(tl, injections),
+        "long_waking_silences": long_waking_silences(ds, tl, cfg, start),
         "notes": ds.notes,
     }
     if sweep:
