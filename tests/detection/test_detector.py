@@ -191,6 +191,35 @@ def test_without_an_open_stillness_alert_the_rule_opens_its_own(model: PersonalM
 
 
 # ---------------------------------------------------------------- late events
+def test_a_stillness_found_fine_restarts_the_clock(model: PersonalModel) -> None:
+    """The robot's check (or a call) found the resident fine: a sign of life no sensor saw. Without it the
+    silence that was just checked would page danger minutes later (the latch was cleared by the resolution)."""
+    d = det(model)
+    t = at(30, 14)
+    d.on_event(Event(t, "m_living", 1))
+    fired = run_until(d, t + 6 * 3600)
+    first = next(x for x in fired if x.kind == "inactivity")
+    danger_at = next(x.at for x in fired if x.kind == "inactivity" and x.severity == "danger")
+    limit = danger_at - t
+    d2 = det(model)
+    d2.on_event(Event(t, "m_living", 1))
+    run_until(d2, first.at)
+    d2.clear("inactivity", at=first.at + 60)  # resolved: resident fine
+    d2.confirm_fine(first.at + 60)
+    again = run_until(d2, first.at + 60 + limit - 120)
+    assert not [x for x in again if x.kind == "inactivity" and x.severity == "danger"]
+    again += run_until(d2, first.at + 60 + limit + 120)
+    assert [x.severity for x in again if x.kind == "inactivity"][-1] == "danger"  # the clock restarted
+    opened = [x for x in again if x.kind == "inactivity" and x.action == "open"]
+    assert len(opened) == 1 and opened[0].at > first.at + 60
+    assert "since the resident was found fine at" in opened[0].evidence
+    assert "motion sensor m_living" in opened[0].evidence
+    # a real event closes it, and the context is the sensor's again
+    closed = d2.on_event(Event(first.at + limit + 3 * 3600, "m_kitchen", 1))
+    assert "inactivity" in [x.kind for x in closed if x.action == "close"]
+    assert d2.last is not None and not d2.last.found_fine
+
+
 def test_late_events_do_not_alert_or_roll_back(model: PersonalModel) -> None:
     d = det(model)
     t = at(30, 15)

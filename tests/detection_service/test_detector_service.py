@@ -117,3 +117,29 @@ async def test_device_health_message_marks_home_offline(client: httpx.AsyncClien
     await detector.handle_message(f"{state.bus.prefix}pub:org:{det_orgs[0].id}:device_health",
                                   {"kind": "hub_offline", "home_id": hub.home_id, "hub_id": hub.hub_id})
     assert home.info.hub_offline
+
+
+async def test_a_stillness_resolved_as_fine_restarts_the_detectors_clock(
+        client: httpx.AsyncClient, state: AppState, det_orgs: list[Org], detector: DetectorService) -> None:
+    """Staff (or the robot's check) found the resident fine: the detector hears `alert.resolved` and takes it
+    as a sign of life. Without that, the same silence would page danger minutes after the resolution."""
+    org = det_orgs[0]
+    hub = await daytime_home(client, org)
+    now = time.time()
+    await send(state, hub, [("pir-kitchen", True, now - 2 * 3600)])  # past the caution limit, not the danger one
+    await drain(detector)
+    await detector.tick(now)
+    [caution] = await alerts_of(state, hub.senior_id, "inactivity")
+    assert caution.severity.value == "caution" and caution.status is not AlertStatus.closed
+    r = await client.post(f"/api/v1/alerts/{caution.id}/resolve", headers=org.h(org.admin),
+                          json={"outcome": "resident_fine", "note": "called her, she was reading"})
+    assert r.status_code == 200, r.text
+    channel = f"{state.bus.prefix}pub:org:{org.id}"
+    await detector.handle_message(channel, {"event": "alert.resolved", "data": r.json()})
+    await detector.tick(now + 3600)  # the old danger deadline (~2 h 20 after the event) has passed
+    assert [a.status for a in await alerts_of(state, hub.senior_id, "inactivity")] == [AlertStatus.closed]
+    await detector.tick(now + 3 * 3600)
+    alerts = await alerts_of(state, hub.senior_id, "inactivity")
+    assert len(alerts) == 2
+    fresh = next(a for a in alerts if a.id != caution.id)
+    assert "since the resident was found fine at" in fresh.evidence

@@ -73,6 +73,7 @@ class Activity:
     exterior: bool  # the exterior (entrance) door
     located: bool  # the event tells where the person is (not an interior door)
     sat_down: bool = False  # this event is a bed/chair sensor becoming occupied (the person is on it)
+    found_fine: bool = False  # not a sensor: staff or the robot found the resident fine at ``ts``
 
 
 def context_key(sensor: SensorInfo, on: bool, resting: bool = False) -> str:

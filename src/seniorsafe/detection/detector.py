@@ -6,6 +6,7 @@ raise inactivity"), so a tick is one comparison per home until a deadline passes
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -197,6 +198,20 @@ class HomeDetector:
     def clear(self, kind: str, at: float | None = None) -> list[AlertDecision]:
         """Staff resolved an alert that does not close by itself (button, smoke, gas, night exit...)."""
         return self._close(kind, at if at is not None else self.live_ts, "resolved by staff")
+
+    def confirm_fine(self, at: float) -> None:
+        """Staff or the robot's check found the resident fine at ``at`` (a stillness alert resolved as
+        "resident fine" or "false alarm"): a sign of life no sensor saw. The stillness clock restarts from
+        then, in the same context, so the silence that was just checked does not page again at once."""
+        last = self.last
+        if last is None or self._out_since is not None or at <= last.ts:
+            return
+        checked = dataclasses.replace(last, ts=at, found_fine=True, sat_down=False)
+        self._caution_at = self._danger_at = self._bath_at = self._noact_at = INF
+        self._routine_at = self._wake_at = INF
+        self._arm_home_deadlines(checked)
+        self.last = checked
+        self._update_next()
 
     # ------------------------------------------------------------------ event entry point
     def on_event(self, ev: Event) -> list[AlertDecision]:
@@ -550,7 +565,11 @@ class HomeDetector:
         limit = self._danger_at - last.ts if severity == "danger" else self._caution_at - last.ts
         where = _ROOM_WORDS.get(last.room, last.room)
         what = describe_context(last.key, self.sensors)
-        text = f"no movement for {format_duration(still)} since {where} (last: {what} at {self._clock_str(last.ts)}); "
+        since, at = format_duration(still), self._clock_str(last.ts)
+        if last.found_fine:
+            text = f"no movement for {since} since the resident was found fine at {at} ({where}, last sensor: {what}); "
+        else:
+            text = f"no movement for {since} since {where} (last: {what} at {at}); "
         if usual > 0:
             text += (
                 f"{_day_part(hour, weekend)} the resident is normally never still there for more than "

@@ -49,7 +49,7 @@ from seniorsafe.storage import Storage, make_storage
 from seniorsafe.telemetry.live import stream_key
 
 from . import registry
-from .detector import CLOSE_ON_ACTIVITY, HomeDetector
+from .detector import CLOSE_ON_ACTIVITY, STILLNESS_KINDS, HomeDetector
 from .events import ALERT_KINDS, AlertDecision, Event
 from .personal import PersonalModel
 from .service import (
@@ -73,6 +73,8 @@ SILENCE_KINDS = frozenset({"inactivity", "no_activity", "routine_deviation", "ro
 AUTO_CLOSING = frozenset(
     {*CLOSE_ON_ACTIVITY, "water_leak", "night_exit", "device_fault", "model_fault", "routine_change"}
 )
+#: resolutions of a stillness alert that say the resident was seen fine (by staff, a call or the robot)
+FOUND_FINE = frozenset({"resident_fine", "false_alarm"})
 RECENT_KEYS = 512  # (hub, seq) remembered per home to drop redelivered entries
 SEED_RECENT_S = 600.0  # history this recent seeds that memory after a restart
 CONTEXT_EVENTS = 20  # events before the history window, so a long stillness is still known after a restart
@@ -568,13 +570,20 @@ class DetectorService:
             home.info.hub_offline = False
 
     def _on_resolved(self, alert: dict[str, Any]) -> None:
-        """Staff resolved an alert: the latch must forget it so that a new occurrence opens a new alert."""
+        """Staff (or the robot's check) resolved an alert: the latch must forget it so that a new occurrence
+        opens a new alert; a stillness found fine restarts the stillness clock (a sign of life no sensor saw)."""
         if alert.get("outcome") == "auto_cleared" or not alert.get("senior_id"):
             return
         home_id = self.by_senior.get(uuid.UUID(alert["senior_id"]))
         home = self.homes.get(home_id) if home_id else None
-        if home is not None and alert.get("kind") in home.det.open:
-            home.det.clear(str(alert["kind"]))
+        if home is None:
+            return
+        kind = str(alert.get("kind"))
+        if kind in home.det.open:
+            home.det.clear(kind)
+        if kind in STILLNESS_KINDS and alert.get("outcome") in FOUND_FINE:
+            closed = alert.get("closed_at")
+            home.det.confirm_fine(datetime.fromisoformat(closed).timestamp() if closed else time.time())
 
     async def _maybe_refresh_health(self, force: bool = False) -> None:
         now = time.monotonic()
