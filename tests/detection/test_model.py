@@ -3,7 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from seniorsafe.detection import PersonalModel, Thresholds, personal
+from seniorsafe.detection import PersonalModel, SensorInfo, Thresholds, personal
 from seniorsafe.detection.personal import MODEL_VERSION
 
 from .conftest import TZ, at, sensors, synthetic_days
@@ -134,3 +134,19 @@ def test_false_alarm_budget_is_spread_over_the_residents_own_pauses(model: Perso
     assert model.sensitivity(0.2) == pytest.approx(0.2 / model.pause_rate())
     strict, eager = model.tables(0.1, 0.1), model.tables(0.4, 0.4)
     assert np.all(eager.danger <= strict.danger) and np.any(eager.danger < strict.danger)
+
+
+def test_a_bedroom_with_a_bed_sensor_takes_the_active_prior() -> None:
+    """Where the bed has a sensor, lying down shows on it (a resting context): stillness after the other
+    bedroom actions is that of someone up and about, not the long "maybe napping" bedroom prior."""
+    with_mat = sensors()
+    without_mat = {k: v for k, v in with_mat.items() if k != "bed"}
+    events = [e for e in synthetic_days(3) if e.sensor != "bed"]
+
+    def bedroom_limit(home: dict[str, SensorInfo]) -> float:
+        m = PersonalModel.fit(events, home, TZ)
+        t = m.tables(Thresholds().inactivity_caution_per_day, Thresholds().inactivity_danger_per_day)
+        return float(t.danger[t.room_index["@bedroom"], 14, 0])
+
+    assert PersonalModel.fit(events, with_mat, TZ).metrics["mat_rooms"] == ["bedroom"]
+    assert bedroom_limit(with_mat) < 0.6 * bedroom_limit(without_mat)

@@ -228,7 +228,8 @@ class PersonalModel:
         room_counts = np.zeros((len(rooms), 24, N_BINS))
         for k, r in enumerate(self.key_room):
             room_counts[room_index[r]] += pooled[k]
-        room_class = np.array([_class_of_room_key(r) for r in rooms], dtype=np.int64)
+        mat_rooms = set(self.metrics.get("mat_rooms") or ()) if MAT_AWARE else set()
+        room_class = np.array([_class_of_room_key(r, mat_rooms) for r in rooms], dtype=np.int64)
         s_room = _blend(room_counts, K_ROOM, _PRIOR_S[room_class])  # (R, 24, B)
         key_parent = np.array([room_index[r] for r in self.key_room], dtype=np.int64)
         s_key = _blend(pooled, K_KEY, s_room[key_parent]) if n_keys else np.zeros((0, 24, N_BINS))
@@ -343,10 +344,13 @@ class PersonalModel:
 _ALL_ROOMS = ("bedroom", "living", "kitchen", "bathroom", "toilet", "entrance", "hall", "other")
 
 
-def _class_of_room_key(rkey: str) -> int:
+MAT_AWARE = True
+
+
+def _class_of_room_key(rkey: str, mat_rooms: set[str] | frozenset[str] = frozenset()) -> int:
     if rkey.endswith("+rest"):
         return CLASSES.index("resting")
-    if rkey.startswith("@bedroom"):
+    if rkey.startswith("@bedroom") and "bedroom" not in mat_rooms:
         return CLASSES.index("bedroom")
     return CLASSES.index("active")
 
@@ -514,6 +518,7 @@ class ModelFitter:
             "first_ts": float(ts[0]) if ts.size else None,
             "last_ts": float(ts[-1]) if ts.size else None,
             "feedback_used": used,
+            "mat_rooms": sorted({s.room for s in self.sensors.values() if s.kind == "presence"}),
         }
         return PersonalModel(
             tz=self.tz,
