@@ -397,3 +397,16 @@ def test_routine_changes_need_enough_history() -> None:
     d = det(young)
     fired = _feed(d, _night_with_bathroom_visits(10, 5) + [e for e in _day_without_kitchen(10) if e.ts > at(10, 7.2)])
     assert not [x for x in fired if x.kind == "routine_change"]
+
+
+def test_a_mat_that_only_pulses_is_one_context_not_left_the_bed() -> None:
+    """Some mats report pressure changes (occupied for a second) rather than a state: their "left" says
+    nothing about leaving, so a pulse is one context, like a motion sensor; a real stay keeps on/off."""
+    d = det()
+    t = at(0, 14)
+    d.on_event(Event(t, "bed", 1))
+    d.on_event(Event(t + 1, "bed", 0))
+    assert d.last is not None and d.last.key == "bed" and not d.last.resting and not d.last.sat_down
+    d.on_event(Event(t + 600, "bed", 1))
+    d.on_event(Event(t + 600 + 2 * 3600, "bed", 0))
+    assert d.last.key == "bed=0" and not d.last.resting

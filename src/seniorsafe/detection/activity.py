@@ -94,17 +94,21 @@ def room_key(room: str, resting: bool) -> str:
 
 
 REST_SUFFIX = "+rest"
+#: a bed/chair sensor "occupied" for less than this reports pressure changes (a pulse), not a state
+PULSE_S = 10.0
+PULSES = True
 
 
 class ActivityTracker:
     """Keeps which bed/chair sensors are occupied and which appliances are on; classifies events."""
 
-    __slots__ = ("_power_on", "presence_on", "sensors")
+    __slots__ = ("_occupied_at", "_power_on", "presence_on", "sensors")
 
     def __init__(self, sensors: dict[str, SensorInfo]) -> None:
         self.sensors = sensors
         self.presence_on: set[str] = set()
         self._power_on: dict[str, bool] = {}
+        self._occupied_at: dict[str, float] = {}
 
     def classify(self, ev: Event) -> Activity | None:
         """Update occupancy state with ``ev``; return an :class:`Activity` when it shows a person acting."""
@@ -121,16 +125,26 @@ class ActivityTracker:
             self._power_on[sensor.id] = on
         else:
             on = value >= 0.5
+        key = None
         if sensor.kind == "presence":
             if on:
                 self.presence_on.add(sensor.id)
+                self._occupied_at[sensor.id] = ev.ts
             else:
                 self.presence_on.discard(sensor.id)
+                if PULSES and ev.ts - self._occupied_at.pop(sensor.id, -math.inf) < PULSE_S:
+                    # "occupied" for a moment only: a mat that reports pressure changes, not a state. Its
+                    # "left" says nothing about leaving: like a motion sensor, the pulse is one context
+                    key = sensor.id
         resting = bool(self.presence_on)
+        if key is None:
+            key = context_key(sensor, on, resting)
+        elif resting:
+            key += REST_SUFFIX
         return Activity(
             ts=ev.ts,
             sensor=sensor.id,
-            key=context_key(sensor, on, resting),
+            key=key,
             room=sensor.room,
             resting=resting,
             exterior=sensor.is_exterior_door,
