@@ -9,9 +9,10 @@ from typing import Any
 import httpx
 from sqlalchemy import select, update
 
+from seniorsafe.alerts.lifecycle import Decision, apply_decision
 from seniorsafe.alerts.models import AlertEvent, AlertStatus, Outcome
 from seniorsafe.deps import AppState
-from seniorsafe.detection.detector_service import DetectorService
+from seniorsafe.detection.detector_service import DetectorConfig, DetectorService
 from seniorsafe.homes.models import Connectivity, Hub
 from seniorsafe.seniors.models import RiskLevel, Senior
 from seniorsafe.telemetry.live import stream_key
@@ -143,3 +144,30 @@ async def test_a_stillness_resolved_as_fine_restarts_the_detectors_clock(
     assert len(alerts) == 2
     fresh = next(a for a in alerts if a.id != caution.id)
     assert "since the resident was found fine at" in fresh.evidence
+
+
+async def test_a_routine_change_survives_a_detector_restart(client: httpx.AsyncClient, state: AppState,
+                                                           det_orgs: list[Org]) -> None:
+    """A night-bathroom caution is checked once a morning, maybe before the 24 h a restarted detector replays:
+    the restart adopts the open alert (the detector still closes it when a night is normal) instead of
+    closing it as "the condition ended"."""
+    org = det_orgs[0]
+    hub = await new_home(client, org)
+    now = time.time()
+    await send(state, hub, [("pir-kitchen", True, now - 60)])
+    async with state.db.sessions() as session:
+        await apply_decision(session, state.bus, org_id=org.id, senior_id=uuid.UUID(hub.senior_id),
+                             home_id=uuid.UUID(hub.home_id),
+                             decision=Decision("open", "routine_change", "caution", "bathroom",
+                                               "4 bathroom visits last night", now - 30 * 3600,
+                                               {"reason": "night_bathroom", "visits": 4}))
+    restarted = DetectorService(state.db, state.bus, state.storage,
+                                DetectorConfig(name=f"t-{uuid.uuid4().hex[:8]}", lease_s=5, tick_s=0.2))
+    await restarted.start()
+    try:
+        home = restarted.homes[uuid.UUID(hub.home_id)]
+        assert home.det.open["routine_change"].details["reason"] == "night_bathroom"
+        [alert] = await alerts_of(state, hub.senior_id, "routine_change")
+        assert alert.status is not AlertStatus.closed
+    finally:
+        await restarted.close()

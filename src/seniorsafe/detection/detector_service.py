@@ -69,10 +69,10 @@ HEARTBEAT_SECONDS = 1.0  # how often a running detector refreshes its heartbeat 
 
 #: alerts that only mean "no sensor saw anything": a communication problem while the hub is offline
 SILENCE_KINDS = frozenset({"inactivity", "no_activity", "routine_deviation", "routine_change"})
-#: kinds the detector closes by itself; other open kinds (button, smoke, gas) wait for staff
-AUTO_CLOSING = frozenset(
-    {*CLOSE_ON_ACTIVITY, "water_leak", "night_exit", "device_fault", "model_fault", "routine_change"}
-)
+#: kinds whose condition the rebuilt state shows after a restart, so an open one it does not show has ended; other
+#: open kinds are adopted as they are: button, smoke, gas (they wait for staff) and routine_change (checked once a
+#: day or night, maybe before the rebuilt window; the detector still closes it when its condition ends)
+AUTO_CLOSING = frozenset({*CLOSE_ON_ACTIVITY, "water_leak", "night_exit", "device_fault", "model_fault"})
 #: resolutions of a stillness alert that say the resident was seen fine (by staff, a call or the robot)
 FOUND_FINE = frozenset({"resident_fine", "false_alarm"})
 RECENT_KEYS = 512  # (hub, seq) remembered per home to drop redelivered entries
