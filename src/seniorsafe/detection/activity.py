@@ -76,6 +76,12 @@ class Activity:
     found_fine: bool = False  # not a sensor: staff or the robot found the resident fine at ``ts``
 
 
+#: context-key suffix of an action seen while a bed/chair is occupied
+REST_SUFFIX = "+rest"
+#: a bed/chair sensor "occupied" for less than this reports pressure changes (a pulse), not a state
+PULSE_S = 10.0
+
+
 def context_key(sensor: SensorInfo, on: bool, resting: bool = False) -> str:
     """``sensor`` or ``sensor=0/1``; ``+rest`` when a bed/chair is occupied meanwhile (a motion sensor seeing
     the sofa, a hand reaching the bedside lamp: the pauses that follow are those of someone lying or sitting)."""
@@ -90,13 +96,7 @@ def key_sensor(key: str) -> tuple[str, str]:
 
 
 def room_key(room: str, resting: bool) -> str:
-    return f"@{room}{'+rest' if resting else ''}"
-
-
-REST_SUFFIX = "+rest"
-#: a bed/chair sensor "occupied" for less than this reports pressure changes (a pulse), not a state
-PULSE_S = 10.0
-PULSES = True
+    return f"@{room}{REST_SUFFIX if resting else ''}"
 
 
 class ActivityTracker:
@@ -132,7 +132,7 @@ class ActivityTracker:
                 self._occupied_at[sensor.id] = ev.ts
             else:
                 self.presence_on.discard(sensor.id)
-                if PULSES and ev.ts - self._occupied_at.pop(sensor.id, -math.inf) < PULSE_S:
+                if ev.ts - self._occupied_at.pop(sensor.id, -math.inf) < PULSE_S:
                     # "occupied" for a moment only: a mat that reports pressure changes, not a state. Its
                     # "left" says nothing about leaving: like a motion sensor, the pulse is one context
                     key = sensor.id

@@ -31,7 +31,7 @@ import numpy as np
 import orjson
 from scipy.special import erfc
 
-from .activity import Activity, ActivityTracker, LocalClock, key_sensor, room_key
+from .activity import REST_SUFFIX, Activity, ActivityTracker, LocalClock, key_sensor, room_key
 from .events import WET_ROOMS, Event, SensorInfo, format_duration
 
 MODEL_FORMAT = "seniorsafe.personal-model"
@@ -203,7 +203,7 @@ class PersonalModel:
     def pause_rate(self) -> float:
         """Pauses a day that could end in a danger alert (>= 1 min, at home, not on a bed/chair): the resident's
         own, shrunk towards the population's with PRIOR_RATE_DAYS days of pseudo-data."""
-        moving = [i for i, r in enumerate(self.key_room) if not r.endswith("+rest")]
+        moving = [i for i, r in enumerate(self.key_room) if not r.endswith(REST_SUFFIX)]
         n = float(self.counts[moving].sum()) if moving else 0.0
         return (n + PRIOR_PAUSES_PER_DAY * PRIOR_RATE_DAYS) / (self.days + PRIOR_RATE_DAYS)
 
@@ -228,7 +228,7 @@ class PersonalModel:
         room_counts = np.zeros((len(rooms), 24, N_BINS))
         for k, r in enumerate(self.key_room):
             room_counts[room_index[r]] += pooled[k]
-        mat_rooms = set(self.metrics.get("mat_rooms") or ()) if MAT_AWARE else set()
+        mat_rooms = set(self.metrics.get("mat_rooms") or ())
         room_class = np.array([_class_of_room_key(r, mat_rooms) for r in rooms], dtype=np.int64)
         s_room = _blend(room_counts, K_ROOM, _PRIOR_S[room_class])  # (R, 24, B)
         key_parent = np.array([room_index[r] for r in self.key_room], dtype=np.int64)
@@ -344,11 +344,9 @@ class PersonalModel:
 _ALL_ROOMS = ("bedroom", "living", "kitchen", "bathroom", "toilet", "entrance", "hall", "other")
 
 
-MAT_AWARE = True
-
-
 def _class_of_room_key(rkey: str, mat_rooms: set[str] | frozenset[str] = frozenset()) -> int:
-    if rkey.endswith("+rest"):
+    """Prior and long-pause pool of a room key; a bedroom whose bed has a sensor (naps show on it) is active."""
+    if rkey.endswith(REST_SUFFIX):
         return CLASSES.index("resting")
     if rkey.startswith("@bedroom") and "bedroom" not in mat_rooms:
         return CLASSES.index("bedroom")
@@ -468,7 +466,7 @@ class ModelFitter:
             self.key_index[act.key] = i
             self.key_room_votes.append({})
         votes = self.key_room_votes[i]
-        rk = "@" + act.room + ("+rest" if act.resting else "")
+        rk = room_key(act.room, act.resting)
         votes[rk] = votes.get(rk, 0) + 1
         return i
 
