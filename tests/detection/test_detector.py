@@ -406,7 +406,7 @@ def test_a_mat_that_only_pulses_is_one_context_not_left_the_bed() -> None:
     t = at(0, 14)
     d.on_event(Event(t, "bed", 1))
     d.on_event(Event(t + 1, "bed", 0))
-    assert d.last is not None and d.last.key == "bed" and not d.last.resting and not d.last.sat_down
+    assert d.last is not None and d.last.key == "bed" and not d.last.resting
     d.on_event(Event(t + 600, "bed", 1))
     d.on_event(Event(t + 600 + 2 * 3600, "bed", 0))
     assert d.last.key == "bed=0" and not d.last.resting

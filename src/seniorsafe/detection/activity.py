@@ -72,7 +72,6 @@ class Activity:
     resting: bool  # a bed/chair presence sensor is occupied after this event (the person is on it)
     exterior: bool  # the exterior (entrance) door
     located: bool  # the event tells where the person is (not an interior door)
-    sat_down: bool = False  # this event is a bed/chair sensor becoming occupied (the person is on it)
     found_fine: bool = False  # not a sensor: staff or the robot found the resident fine at ``ts``
 
 
@@ -149,7 +148,6 @@ class ActivityTracker:
             resting=resting,
             exterior=sensor.is_exterior_door,
             located=sensor.kind in LOCATING_KINDS,
-            sat_down=on and sensor.kind == "presence",
         )
 
 

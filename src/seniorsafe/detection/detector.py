@@ -206,7 +206,7 @@ class HomeDetector:
         last = self.last
         if last is None or self._out_since is not None or at <= last.ts:
             return
-        checked = dataclasses.replace(last, ts=at, found_fine=True, sat_down=False)
+        checked = dataclasses.replace(last, ts=at, found_fine=True)
         self._caution_at = self._danger_at = self._bath_at = self._noact_at = INF
         self._routine_at = self._wake_at = INF
         self._arm_home_deadlines(checked)
