@@ -127,6 +127,14 @@ async def test_senior_detail_with_sensor_history(page: Any, org_a: Org, session_
     assert await heat.locator("rect").count() >= 27 * 24
     await page.locator("#routine .bars", has_text="주방").wait_for()
     await page.locator("#trends .spark").first.wait_for()
+    # the habits the routine-change cautions watch: meals (kitchen hours) and night bathroom use
+    kitchen = page.locator("#trends .spark", has_text="주방 이용 시간대")
+    await kitchen.wait_for()
+    points = (await kitchen.locator("polyline").get_attribute("points") or "").split()
+    assert len(points) == 28  # one value a day for four weeks
+    assert len({p.split(",")[1] for p in points}) > 1, "the demo resident's kitchen hours vary from day to day"
+    await page.locator("#trends .spark", has_text="야간(0–5시) 화장실 이용").wait_for()
+    assert await page.locator("#trends .spark").count() == 5
     assert not page.errors, page.errors
 
 

@@ -41,18 +41,27 @@ export interface DayTrend {
   total: number;
   bathroomHours: number;
   nightEvents: number;
+  kitchenHours: number;
+  nightBathroomHours: number;
 }
 
-/** Per-day figures from hourly buckets: all activity, hours with bathroom activity, activity 00–05. */
+const isWet = (room: string) => room === "bathroom" || room === "toilet";
+const hoursOf = (buckets: { hour: number }[]) => new Set(buckets.map((b) => b.hour)).size;
+
+/** Per-day figures from hourly buckets: all activity, hours with bathroom activity, activity 00–05, hours with
+ * kitchen activity (meals) and hours 00–04 with bathroom activity (night visits): the habits the detector's
+ * routine-change cautions compare with the resident's own normal. */
 export function dayTrends(buckets: { day: string; hour: number; room: string; n: number }[], days: string[]): DayTrend[] {
   return days.map((day) => {
     const mine = buckets.filter((b) => b.day === day);
-    const bathroomHours = new Set(mine.filter((b) => b.room === "bathroom" || b.room === "toilet").map((b) => b.hour)).size;
+    const wet = mine.filter((b) => isWet(b.room));
     return {
       day,
       total: mine.reduce((a, b) => a + b.n, 0),
-      bathroomHours,
+      bathroomHours: hoursOf(wet),
       nightEvents: mine.filter((b) => b.hour < 6).reduce((a, b) => a + b.n, 0),
+      kitchenHours: hoursOf(mine.filter((b) => b.room === "kitchen")),
+      nightBathroomHours: hoursOf(wet.filter((b) => b.hour < 5)),
     };
   });
 }

@@ -388,6 +388,12 @@ function TrendsCard({ s, tz }: { s: SeniorDetail; tz?: string }) {
                   <Sparkline values={rows.map((r) => r.total)} label={t("trend.activity")} unit={t("trend.perDay")} />
                   <Sparkline values={rows.map((r) => r.bathroomHours)} label={t("trend.bathroom")} unit={t("trend.hours")} />
                   <Sparkline values={rows.map((r) => r.nightEvents)} label={t("trend.night")} unit={t("trend.perDay")} />
+                  <Sparkline values={rows.map((r) => r.kitchenHours)} label={t("trend.kitchen")} unit={t("trend.hours")} />
+                  <Sparkline
+                    values={rows.map((r) => r.nightBathroomHours)}
+                    label={t("trend.nightBathroom")}
+                    unit={t("trend.hours")}
+                  />
                 </div>
                 <p className="muted small">{t("trend.note")}</p>
               </>
