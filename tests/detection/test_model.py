@@ -19,6 +19,17 @@ def _danger(m: PersonalModel, key: str, hour: int, weekend: int = 0) -> float:
     return float(t.danger[t.key_index[key], hour, weekend])
 
 
+def test_keeps_the_last_weeks_day_by_day_for_the_trends(model: PersonalModel) -> None:
+    """Up ~07:00 after a night from 23:00; out 10:00-11:30 on odd days; the first and last days are partial."""
+    daily = model.routine["daily"]
+    assert len(daily) == 19 and daily[0]["day"] == "2024-03-05" and daily[-1]["day"] == "2024-03-23"
+    for i, d in enumerate(daily, start=1):
+        assert 7.5 <= d["night_rest_h"] <= 9 and 6.5 <= d["up_at"] <= 7.8, d
+        assert d["out_h"] == (pytest.approx(1.5, abs=0.2) if i % 2 else 0.0), d
+        assert 6.5 <= d["kitchen_first"] <= 8.5 and d["bathroom_visits"] > 5 and d["night_bathroom_visits"] == 0
+    assert PersonalModel.from_bytes(model.to_bytes()).routine["daily"] == daily
+
+
 def test_learns_routine_from_synthetic_days(model: PersonalModel) -> None:
     assert model.days == 21
     assert not model.is_young

@@ -163,6 +163,13 @@ async def test_model_status_api_and_scoping(client: httpx.AsyncClient, state: Ap
     body = (await client.get(url, headers=org_a.h(org_a.admin))).json()
     assert body["version"] == 1 and body["days"] >= DAYS and body["status"] == "learning"  # < 14 days
     assert "Personal model" in body["summary"] and body["events"] > 100
+    # the last whole days, day by day, for the dashboard's trends (3.5 days of life: 2 whole days in the middle)
+    daily = body["daily"]
+    assert 1 <= len(daily) <= DAYS and "daily" not in body["metrics"]
+    for day in daily:
+        assert set(day) == {"day", "night_rest_h", "up_at", "out_h", "kitchen_first", "bathroom_visits",
+                            "night_bathroom_visits"}
+        assert day["bathroom_visits"] > 0 and day["out_h"] == 0 and day["kitchen_first"] is not None
 
 
 async def test_nightly_schedule_is_due_once_per_local_night(client: httpx.AsyncClient, state: AppState,

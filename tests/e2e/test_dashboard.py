@@ -11,10 +11,13 @@ Live alerts (real detector) and robot video are in test_live.py.
 from __future__ import annotations
 
 import re
+import uuid
 from typing import Any
 
 import pytest
 
+from seniorsafe.deps import AppState
+from seniorsafe.detection.trainer import train_senior
 from tests.conftest import PASSWORD, Org
 
 from .conftest import PHONE, axe_violations, fmt_violations, set_risk, sign_in
@@ -105,12 +108,15 @@ async def test_senior_detail(page: Any, org_a: Org) -> None:
 
 
 async def test_senior_detail_with_sensor_history(page: Any, org_a: Org, session_client: Any,
-                                                 live_server: Any) -> None:
-    """Four weeks of a resident's days through the real ingest: sensors by room, today, routine, trends."""
+                                                 live_server: Any, state: AppState) -> None:
+    """Four weeks of a resident's days through the real ingest, and the personal model trained on them:
+    sensors by room, today, routine, trends (the model's night rest / up at / time out day by day)."""
     s1 = org_a.seniors[1]
     equipped = await equip_home(session_client, org_a.h(org_a.admin), s1["id"], f"e2e-hub-{s1['id'][:8]}")
     events = resident_events(28)
     assert post_events(live_server.url, equipped["hub_id"], equipped["secret"], events) == len(events)
+    trained = await train_senior(state.db, state.bus, state.storage, uuid.UUID(s1["id"]))
+    assert trained.days >= 27
 
     await sign_in(page, org_a.staff1["email"], PASSWORD)
     await page.goto(f"/seniors/{s1['id']}")
@@ -134,7 +140,13 @@ async def test_senior_detail_with_sensor_history(page: Any, org_a: Org, session_
     assert len(points) == 28  # one value a day for four weeks
     assert len({p.split(",")[1] for p in points}) > 1, "the demo resident's kitchen hours vary from day to day"
     await page.locator("#trends .spark", has_text="야간(0–5시) 화장실 이용").wait_for()
-    assert await page.locator("#trends .spark").count() == 5
+    routine = page.get_by_test_id("routine-trends")
+    await routine.locator(".spark", has_text="밤 휴식").wait_for()
+    up_at = routine.locator(".spark", has_text="기상")
+    label = await up_at.locator("svg").get_attribute("aria-label") or ""
+    assert 5 <= float(label.split(": ")[1].split()[0]) <= 11, label  # the demo resident is up in the morning
+    await routine.locator(".spark", has_text="외출").wait_for()
+    assert await page.locator("#trends .spark").count() == 8
     assert not page.errors, page.errors
 
 

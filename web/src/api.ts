@@ -215,6 +215,18 @@ export interface ModelStatus {
   feedback_used: number;
   summary: string;
   fault?: string | null;
+  /** the last weeks day by day, as the last training saw them (local days of the home) */
+  daily?: DailyRoutine[];
+}
+
+export interface DailyRoutine {
+  day: string;
+  night_rest_h: number | null; // the longest quiet stretch of the night that ended this day
+  up_at: number | null; // local hour (decimal) that stretch ended
+  out_h: number;
+  kitchen_first: number | null;
+  bathroom_visits: number;
+  night_bathroom_visits: number;
 }
 
 export interface RobotStatus {

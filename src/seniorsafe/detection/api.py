@@ -91,5 +91,6 @@ async def describe_model(session: AsyncSession, senior_id: uuid.UUID, created_at
         "senior_id": senior_id, "status": "ready" if ready else "learning", "since": since, "version": row.version,
         "trained_at": row.created_at, "days": row.days, "events": row.events, "data_from": row.data_from,
         "data_to": row.data_to, "feedback_used": int(metrics.get("feedback_used") or 0),
-        "summary": str(metrics.pop("summary", "") or LEARNING_TEXT), "fault": fault, "metrics": metrics,
+        "summary": str(metrics.pop("summary", "") or LEARNING_TEXT), "fault": fault,
+        "daily": metrics.pop("daily", None) or [], "metrics": metrics,
     }

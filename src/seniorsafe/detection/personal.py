@@ -25,6 +25,7 @@ import itertools
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from typing import Any
 
 import numpy as np
@@ -68,6 +69,9 @@ ROUTINE_WINDOW_DAYS = 56
 VISIT_GAP_S = 600.0
 #: a day with less time out of home than this counts for the meal routine
 HOME_DAY_MAX_OUT_H = 6.0
+#: the routine keeps this many recent whole days, day by day, for the dashboard's trends
+DAILY_DAYS = 28
+EPOCH_DAY = date(1970, 1, 1)
 #: days of pseudo-data behind the routine priors
 ROUTINE_PRIOR_DAYS = 3.0
 
@@ -673,8 +677,21 @@ def _daily_routine(
     bed_h = [b if b >= 12 else b + 24 for b in bed.values()]
     # nights fully inside the window (the first night may have started before the data)
     nights = per_night[1:n_days] if n_days > 1 else per_night[:0]
+    first_kitchen_by_day = _first_kitchen_hours(local, day, rooms, first_day, n_days)
     at_home = out_by_day[full] < HOME_DAY_MAX_OUT_H
-    first_kitchen = _first_kitchen_hours(local, day, rooms, first_day, n_days)[full][at_home]
+    first_kitchen = first_kitchen_by_day[full][at_home]
+    daily = [
+        {
+            "day": (EPOCH_DAY + timedelta(days=first_day + i)).isoformat(),
+            "night_rest_h": round(float(best[first_day + i]) / 3600.0, 2) if first_day + i in best else None,
+            "up_at": round(float(wake[first_day + i]), 2) if first_day + i in wake else None,
+            "out_h": round(float(out_by_day[i]), 2),
+            "kitchen_first": round(float(first_kitchen_by_day[i]), 2) if first_kitchen_by_day[i] < 24 else None,
+            "bathroom_visits": int(visits[i]),
+            "night_bathroom_visits": int(per_night[i]),
+        }
+        for i in range(max(1, n_days - 1 - DAILY_DAYS), n_days - 1)  # whole days only
+    ]
     return {
         "nights": len(wake),
         "wake_median": med(wake.values()),
@@ -687,6 +704,7 @@ def _daily_routine(
         "kitchen_first_p95": q(first_kitchen, 0.95),
         "kitchen_days": int(first_kitchen.size),
         "bathroom_minutes_median": med(durations),
+        "daily": daily,
         "kitchen_hours_median": med(kitchen_hours[full]),
         "out_hours_median": med(out_by_day[full]),
     }

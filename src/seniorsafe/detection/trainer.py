@@ -101,6 +101,7 @@ def _metrics(model: PersonalModel, feedback_given: int) -> dict[str, Any]:
     m["young_days"] = model.young_days
     m["pauses_per_day"] = round(model.pause_rate(), 1)  # spreads the false-alarm budget (Thresholds)
     m["routine"] = {k: v for k, v in model.routine.items() if not isinstance(v, list)}
+    m["daily"] = model.routine.get("daily") or []  # the last weeks day by day, for the dashboard's trends
     return m
 
 

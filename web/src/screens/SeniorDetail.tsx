@@ -2,14 +2,14 @@
 // emergency history (GET /seniors/{id}/incidents) and model status (GET /seniors/{id}/model). Live:
 // risk (`senior.status_changed`), sensors (`sensor.activity`, watched while the page is open), alerts.
 import { lazy, Suspense, useRef, useState } from "react";
-import { api, LOW_BATTERY_PERCENT, Unavailable, type Alert, type SensorEvent, type SeniorDetail, type Sensor, type SensorState } from "../api";
+import { api, LOW_BATTERY_PERCENT, Unavailable, type Alert, type DailyRoutine, type ModelStatus, type SensorEvent, type SeniorDetail, type Sensor, type SensorState } from "../api";
 import { dayTrends, stays } from "../activity";
 import { HeatMap, lastDays, RoomBars, Sparkline, toBuckets, type Bucket } from "../charts";
 import { tEnum, useI18n, type Key } from "../i18n";
 import { ALERT_EVENTS, useLive, useWatch } from "../realtime";
 import { Link } from "../router";
 import { useMe } from "../session";
-import { age, Avatar, CallLink, Empty, ErrorBox, RiskBadge, Section, Show, Spinner, useLoad } from "../ui";
+import { age, Avatar, CallLink, Empty, ErrorBox, RiskBadge, Section, Show, Spinner, useLoad, type Loaded } from "../ui";
 
 // admins set a senior's own detection thresholds here (loaded only for them)
 const SeniorThresholds = lazy(() => import("../thresholds").then((m) => ({ default: m.SeniorThresholdsSection })));
@@ -40,7 +40,13 @@ export function SeniorDetailScreen({ id }: { id: string }) {
     );
   }
   if (senior.state !== "ok") return null;
-  const s = senior.data;
+  return <SeniorPage s={senior.data} tz={tz} isAdmin={isAdmin} />;
+}
+
+function SeniorPage({ s, tz, isAdmin }: { s: SeniorDetail; tz?: string; isAdmin: boolean }) {
+  // one request for the model's status: its card, and the day-by-day routine in the trends
+  const [model] = useLoad(() => api.modelStatus(s.id), [s.id]);
+  const daily = model.state === "ok" ? (model.data.daily ?? []) : [];
   return (
     <div className="page">
       <SeniorHeader s={s} />
@@ -51,8 +57,8 @@ export function SeniorDetailScreen({ id }: { id: string }) {
         <TodayCard s={s} />
         <HistoryCard seniorId={s.id} />
         <RoutineCard s={s} tz={tz} />
-        <TrendsCard s={s} tz={tz} />
-        <ModelCard seniorId={s.id} />
+        <TrendsCard s={s} tz={tz} daily={daily} />
+        <ModelCard data={model} />
         {isAdmin && (
           <Suspense fallback={<Spinner />}>
             <SeniorThresholds seniorId={s.id} />
@@ -370,7 +376,20 @@ function RoutineCard({ s, tz }: { s: SeniorDetail; tz?: string }) {
   );
 }
 
-function TrendsCard({ s, tz }: { s: SeniorDetail; tz?: string }) {
+/** Up at / night rest / time out per day from the model's routine (hours of the day as e.g. 7.5 = 07:30). */
+function RoutineSparks({ daily }: { daily: DailyRoutine[] }) {
+  const { t } = useI18n();
+  if (!daily.length) return null;
+  return (
+    <div className="sparks" data-testid="routine-trends">
+      <Sparkline values={daily.map((d) => d.night_rest_h)} label={t("trend.nightRest")} unit={t("trend.h")} />
+      <Sparkline values={daily.map((d) => d.up_at)} label={t("trend.upAt")} unit={t("trend.oclock")} />
+      <Sparkline values={daily.map((d) => d.out_h)} label={t("trend.out")} unit={t("trend.h")} />
+    </div>
+  );
+}
+
+function TrendsCard({ s, tz, daily }: { s: SeniorDetail; tz?: string; daily: DailyRoutine[] }) {
   const { t } = useI18n();
   const [data] = useHourly(s, tz, 28);
   return (
@@ -395,6 +414,7 @@ function TrendsCard({ s, tz }: { s: SeniorDetail; tz?: string }) {
                     unit={t("trend.hours")}
                   />
                 </div>
+                <RoutineSparks daily={daily} />
                 <p className="muted small">{t("trend.note")}</p>
               </>
             );
@@ -439,9 +459,8 @@ function HistoryCard({ seniorId }: { seniorId: string }) {
   );
 }
 
-function ModelCard({ seniorId }: { seniorId: string }) {
+function ModelCard({ data }: { data: Loaded<ModelStatus> }) {
   const { t, fmtDate } = useI18n();
-  const [data] = useLoad(() => api.modelStatus(seniorId), [seniorId]);
   return (
     <Section title={t("senior.model")} id="model">
       <Show value={data}>
