@@ -18,32 +18,47 @@ def _ephemeral_low() -> int:
         return 32768
 
 
-def free_port() -> int:
-    """A free TCP port *below* the kernel's ephemeral range. A port the kernel hands out (bind to 0) can be taken
-    by any outgoing connection — e.g. a server's own components connecting to each other — between this check
-    and the server's bind ("address already in use"); ports outside that range are only taken by listeners."""
-    low = _ephemeral_low()
-    for _ in range(200):
-        port = random.randint(10_000, max(10_001, low - 1))
-        with socket.socket() as s:
+def _bindable(port: int, kinds: tuple[int, ...]) -> bool:
+    for kind in kinds:
+        with socket.socket(socket.AF_INET, kind) as s:
             try:
                 s.bind(("127.0.0.1", port))
             except OSError:
-                continue
+                return False
+    return True
+
+
+def free_port(*, also_udp: bool = False) -> int:
+    """A free TCP port (and UDP, with `also_udp`: a TURN server listens on both) *below* the kernel's ephemeral
+    range. A port the kernel hands out (bind to 0) can be taken by any outgoing connection — e.g. a server's own
+    components connecting to each other — between this check and the server's bind ("address already in
+    use"); ports outside that range are only taken by listeners."""
+    kinds = (socket.SOCK_STREAM, socket.SOCK_DGRAM) if also_udp else (socket.SOCK_STREAM,)
+    low = _ephemeral_low()
+    for _ in range(200):
+        port = random.randint(10_000, max(10_001, low - 1))
+        if _bindable(port, kinds):
             return port
-    with socket.socket() as s:  # an unusual port range: fall back to the kernel's choice
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    while True:  # an unusual port range: fall back to the kernel's choice
+        with socket.socket(socket.AF_INET, kinds[-1]) as s:
+            s.bind(("127.0.0.1", 0))
+            port = int(s.getsockname()[1])
+        if _bindable(port, kinds):
+            return port
 
 
-def wait_for_port(port: int, timeout: float = 10.0, what: str = "a server") -> None:
-    """Return once something accepts TCP connections on 127.0.0.1:`port`; TimeoutError after `timeout`."""
+def wait_for_port(port: int, timeout: float = 10.0, what: str = "a server",
+                  proc: subprocess.Popen[Any] | None = None) -> None:
+    """Return once something accepts TCP connections on 127.0.0.1:`port`; TimeoutError after `timeout`, or at
+    once when `proc` (the server being waited for) has exited."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.2):
                 return
         except OSError:
+            if proc is not None and proc.poll() is not None:
+                raise TimeoutError(f"{what} exited (code {proc.returncode}) before listening on port {port}") from None
             time.sleep(0.05)
     raise TimeoutError(f"{what} did not listen on port {port}")
 

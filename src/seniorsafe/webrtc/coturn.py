@@ -7,28 +7,12 @@ Loopback peers are allowed here because everything runs on one machine; the prod
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
-import time
 from pathlib import Path
 from types import TracebackType
 
 from seniorsafe.config import random_secret
-from seniorsafe.processes import stop_process
-
-
-def free_udp_port() -> int:
-    """A port free for both UDP and TCP on 127.0.0.1."""
-    while True:
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
-            u.bind(("127.0.0.1", 0))
-            port = int(u.getsockname()[1])
-            with socket.socket() as t:
-                try:
-                    t.bind(("127.0.0.1", port))
-                except OSError:
-                    continue
-                return port
+from seniorsafe.processes import free_port, stop_process, wait_for_port
 
 
 def render(data_dir: Path, port: int, secret: str, realm: str, relay_min: int, relay_max: int) -> str:
@@ -48,7 +32,7 @@ class LocalTurn:
         if shutil.which("turnserver") is None:
             raise FileNotFoundError("coturn is not installed (apt-get install -y coturn)")
         self.data_dir = data_dir
-        self.port = free_udp_port()
+        self.port = free_port(also_udp=True)
         self.secret = secret or random_secret(32)
         self.realm = realm
         base = 20000 + (self.port * 7) % 30000
@@ -64,16 +48,11 @@ class LocalTurn:
     def start(self) -> LocalTurn:
         out = open(self.data_dir / "stdout.log", "ab")  # noqa: SIM115 - owned by the child process
         self.proc = subprocess.Popen(["turnserver", "-c", str(self.conf)], stdout=out, stderr=out)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
-                    return self
-            except OSError:
-                if self.proc.poll() is not None:
-                    break
-                time.sleep(0.05)
-        raise RuntimeError(f"turnserver did not start; see {self.data_dir}")
+        try:
+            wait_for_port(self.port, what="turnserver", proc=self.proc)
+        except TimeoutError as exc:
+            raise RuntimeError(f"turnserver did not start; see {self.data_dir}") from exc
+        return self
 
     def stop(self) -> None:
         stop_process(self.proc, grace_seconds=5)
