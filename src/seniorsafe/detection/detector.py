@@ -177,8 +177,6 @@ class HomeDetector:
                 self._night_at = self._out_since + thr.night_exit_return_min * 60.0
         else:
             up_local = self._up_local
-            self._caution_at = self._danger_at = self._bath_at = self._noact_at = INF
-            self._routine_at = self._wake_at = INF
             self._arm_home_deadlines(act)
             self._up_local = up_local
             self._disarm_alerted()
@@ -207,8 +205,6 @@ class HomeDetector:
         if last is None or self._out_since is not None or at <= last.ts:
             return
         checked = dataclasses.replace(last, ts=at, found_fine=True)
-        self._caution_at = self._danger_at = self._bath_at = self._noact_at = INF
-        self._routine_at = self._wake_at = INF
         self._arm_home_deadlines(checked)
         self.last = checked
         self._update_next()
@@ -319,9 +315,8 @@ class HomeDetector:
             if kind in self.open:
                 out.extend(self._close(kind, ts, f"activity again: {describe_context(act.key, self.sensors)}"))
         thr = self.thresholds
-        self._caution_at = self._danger_at = self._bath_at = self._noact_at = INF
-        self._routine_at = self._wake_at = INF
         if act.exterior:
+            self._clear_home_deadlines()  # away: only the night-exit wait runs
             if self._out_since is None:
                 self._out_since = ts
                 if thr.is_night(self.clock.hour(ts)):
@@ -341,7 +336,13 @@ class HomeDetector:
         self._update_next()
         return out
 
+    def _clear_home_deadlines(self) -> None:
+        self._caution_at = self._danger_at = self._bath_at = self._noact_at = INF
+        self._routine_at = self._wake_at = INF
+
     def _arm_home_deadlines(self, act: Activity) -> None:
+        """The deadlines of the stillness that begins with ``act`` at home (those of the previous one cleared)."""
+        self._clear_home_deadlines()
         thr = self.thresholds
         ts = act.ts
         local = self.clock.local_seconds(ts)

@@ -57,6 +57,9 @@ class EvalConfig:
     sweep: tuple[float, ...] = (8.0, 4.0, 2.0, 1.0, 0.5, 0.25, 0.1)
     min_days_enough: float = 14.0
 
+    def waking(self, hour: float) -> bool:
+        return self.waking_hours[0] <= hour < self.waking_hours[1]
+
 
 @dataclass
 class Timeline:
@@ -67,6 +70,10 @@ class Timeline:
     resting: list[bool]
     gaps_start: np.ndarray = field(default_factory=lambda: np.zeros(0))
     gaps_len: np.ndarray = field(default_factory=lambda: np.zeros(0))
+
+    def ordinary(self, i: int) -> bool:
+        """Action ``i`` is one a fall may follow: not the front door (going out), not on a bed/chair sensor."""
+        return not (self.exterior[i] or self.resting[i])
 
 
 def build_timeline(ds: Dataset) -> Timeline:
@@ -98,11 +105,10 @@ def pick_injections(ds: Dataset, tl: Timeline, cfg: EvalConfig, start: float) ->
         if len(out) >= cfg.injections:
             break
         t = float(rng.uniform(start, end))
-        hour = clock.hour(t)
-        if not cfg.waking_hours[0] <= hour < cfg.waking_hours[1]:
+        if not cfg.waking(clock.hour(t)):
             continue
         i = bisect.bisect_right(tl.ts, t) - 1
-        if i < 0 or t - tl.ts[i] > cfg.active_within_min * 60.0 or tl.exterior[i] or tl.resting[i]:
+        if i < 0 or t - tl.ts[i] > cfg.active_within_min * 60.0 or not tl.ordinary(i):
             continue
         out.append(t)
     return sorted(out)
@@ -241,9 +247,7 @@ def long_waking_silences(
     out = {f"{m:g}min": 0 for m in limits_min}
     for i in range(len(tl.ts) - 1):
         t = tl.ts[i]
-        if t < start or tl.exterior[i] or tl.resting[i]:
-            continue
-        if not cfg.waking_hours[0] <= clock.hour(t) < cfg.waking_hours[1]:
+        if t < start or not tl.ordinary(i) or not cfg.waking(clock.hour(t)):
             continue
         for m in limits_min:
             if tl.ts[i + 1] - t > m * 60.0:
