@@ -413,7 +413,7 @@ class HomeDetector:
             self._kitchen_day = day
             self._meal_at = INF
             out.extend(self._close_routine_change("no_meal", act.ts, "the kitchen is in use again"))
-        elif act.located and act.room in WET_ROOMS and not act.resting:
+        elif in_wet_room(act):
             if local - self._wet_local > VISIT_GAP_S and is_night_visit(local):
                 night = night_of(local)
                 if night != self._night:
@@ -426,8 +426,10 @@ class HomeDetector:
         return out
 
     def _arm_meal(self, ts: float, day: int) -> None:
+        if self._kitchen_day == day or self._meal_day == day:  # done for today (most actions stop here)
+            return
         routine = self._routine_model("kitchen_days")
-        if routine is None or self._kitchen_day == day or self._meal_day == day:
+        if routine is None:
             return
         usual = routine.get("kitchen_first_p95")
         if usual is None:
