@@ -171,3 +171,18 @@ async def test_a_routine_change_survives_a_detector_restart(client: httpx.AsyncC
         assert alert.status is not AlertStatus.closed
     finally:
         await restarted.close()
+
+
+async def test_a_failing_sensor_is_a_device_alert_not_the_residents_risk(client: httpx.AsyncClient,
+                                                                         state: AppState, det_orgs: list[Org]) -> None:
+    """A flat battery or a faulty sensor (`device_fault`) is about the equipment: category `device`, so it neither
+    raises the resident's risk level nor sends the robot on an early check (robots/safety.wants_check)."""
+    org = det_orgs[0]
+    hub = await new_home(client, org)
+    async with state.db.sessions() as session:
+        alert = await apply_decision(session, state.bus, org_id=org.id, senior_id=uuid.UUID(hub.senior_id),
+                                     home_id=uuid.UUID(hub.home_id),
+                                     decision=Decision("open", "device_fault", "caution", "kitchen",
+                                                       "battery of pir-kitchen at 9 %", time.time(), {}))
+    assert alert is not None and alert.category == "device"
+    assert await risk_of(state, hub.senior_id) is RiskLevel.safe

@@ -20,10 +20,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from seniorsafe.alerts.models import Alert, AlertEvent, AlertStatus, Outcome, Severity
 from seniorsafe.bus import Bus
+from seniorsafe.detection.events import HEALTH_KINDS
 from seniorsafe.seniors.models import RiskLevel, Senior
 
 DEVICE_KINDS = frozenset({"hub_offline", "sensor_silent", "low_battery", "robot_offline", "robot_low_battery",
-                          "model_fault"})
+                          *HEALTH_KINDS})
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,7 @@ from tqdm import tqdm
 from .activity import ActivityTracker, LocalClock
 from .datasets import Dataset, load_dataset
 from .detector import HomeDetector
-from .events import Event
+from .events import HEALTH_KINDS, Event
 from .personal import PersonalModel
 from .replay import RETRAIN_HOUR, ReplayResult, run_detector
 from .thresholds import Thresholds
@@ -135,7 +135,7 @@ def run_injection(
     while det.next_deadline <= horizon:
         now = max(det.next_deadline, t)
         for d in det.on_tick(now):
-            if d.action == "close" or d.kind in ("model_fault", "device_fault"):
+            if d.action == "close" or d.kind in HEALTH_KINDS:
                 continue
             first_any = min(first_any, now - t)
             if d.severity == "danger":
@@ -174,7 +174,7 @@ def false_alarms(result: ReplayResult, start: float, gaps: Sequence[tuple[float,
     caution: dict[str, int] = {}
     in_gaps: dict[str, int] = {}
     for a in result.alerts:
-        if a.kind in ("model_fault", "device_fault"):
+        if a.kind in HEALTH_KINDS:
             continue
         if _in_gap(a.danger_at if a.danger_at is not None else a.opened_at, gaps):
             if a.opened_at >= start:

@@ -56,6 +56,9 @@ ALERT_KINDS: tuple[str, ...] = (
     "model_fault",
     "device_fault",
 )
+#: alerts about the system, not the resident (category "device"): they neither raise the resident's risk level
+#: nor send the robot to check on them, and the evaluation does not count them as false alarms
+HEALTH_KINDS = frozenset({"model_fault", "device_fault"})
 
 
 @dataclass(frozen=True, slots=True)
