@@ -208,7 +208,7 @@ def test_a_stillness_found_fine_restarts_the_clock(model: PersonalModel) -> None
     d2.confirm_fine(first.at + 60)
     again = run_until(d2, first.at + 60 + limit - 120)
     assert not [x for x in again if x.kind == "inactivity" and x.severity == "danger"]
-    again += run_until(d2, first.at + 60 + limit + 120)
+    again += run_until(d2, first.at + 60 + 2 * limit + 120)  # at most twice the limit (back-off, see below)
     assert [x.severity for x in again if x.kind == "inactivity"][-1] == "danger"  # the clock restarted
     opened = [x for x in again if x.kind == "inactivity" and x.action == "open"]
     assert len(opened) == 1 and opened[0].at > first.at + 60
@@ -218,6 +218,32 @@ def test_a_stillness_found_fine_restarts_the_clock(model: PersonalModel) -> None
     closed = d2.on_event(Event(first.at + limit + 3 * 3600, "m_kitchen", 1))
     assert "inactivity" in [x.kind for x in closed if x.action == "close"]
     assert d2.last is not None and not d2.last.found_fine
+
+
+def test_checks_of_one_long_silence_back_off(model: PersonalModel) -> None:
+    """Each time the resident is found fine during one silence (an unsensed room), the next caution waits at
+    least as long again as the silence had lasted: checks at L, 2L, 4L..., not one every L."""
+    d = det(model)
+    t = at(30, 9)
+    d.on_event(Event(t, "m_living", 1))
+    first = next(x for x in run_until(d, t + 6 * 3600) if x.kind == "inactivity")
+    caution = first.at - t
+    d = det(model)
+    d.on_event(Event(t, "m_living", 1))
+    checks: list[float] = []
+    now = t
+    while d.next_deadline < t + 11 * 3600:  # before the 12 h no-activity rule
+        fired = [x for x in d.on_tick(d.next_deadline) if x.kind == "inactivity" and x.action == "open"]
+        if not fired:
+            continue
+        checks.append(fired[0].at)
+        now = fired[0].at + 210  # the robot's answer
+        d.clear("inactivity", at=now)
+        d.confirm_fine(now)
+    assert len(checks) >= 3 and abs(checks[0] - t - caution) < 1
+    for i in range(1, len(checks)):
+        assert checks[i] - checks[i - 1] >= checks[i - 1] - t  # at least as long again as the silence so far
+    assert len(checks) <= 2 + math.ceil(math.log2(12 * 3600 / caution))
 
 
 def test_late_events_do_not_alert_or_roll_back(model: PersonalModel) -> None:

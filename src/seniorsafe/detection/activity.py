@@ -73,6 +73,7 @@ class Activity:
     exterior: bool  # the exterior (entrance) door
     located: bool  # the event tells where the person is (not an interior door)
     found_fine: bool = False  # not a sensor: staff or the robot found the resident fine at ``ts``
+    still_since: float | None = None  # when found fine: the last sensed action, where this silence began
 
 
 #: context-key suffix of an action seen while a bed/chair is occupied

@@ -97,7 +97,7 @@ def evaluate_cmd(
 ) -> None:
     """Measure false alarms and injected-fall detection per dataset home, against fixed baselines."""
     from .datasets import DATASET_NAMES
-    from .evaluate import EvalConfig, evaluate_homes, markdown_table, plot_tradeoff, sweep_table
+    from .evaluate import EvalConfig, early_check_table, evaluate_homes, markdown_table, plot_tradeoff, sweep_table
 
     names = homes or list(DATASET_NAMES)
     cfg = EvalConfig(injections=injections, seed=seed, warmup_days=warmup_days)
@@ -111,6 +111,10 @@ def evaluate_cmd(
     sweep = sweep_table(report)
     if sweep:
         table += "\n\nSensitivity sweep (detected ≤ 2 h / median TTD / danger FA per day):\n\n" + sweep
+    robot = early_check_table(report)
+    if robot:
+        table += ("\n\nThe robot's early check (detected ≤ 2 h / median TTD; checks a day; danger pages a day if "
+                  "every resident who is fine answers, and if 10 % do not):\n\n" + robot)
     if markdown is not None:
         markdown.write_text(table + "\n", encoding="utf-8")
     if plot is not None:

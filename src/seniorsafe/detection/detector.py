@@ -200,11 +200,13 @@ class HomeDetector:
     def confirm_fine(self, at: float) -> None:
         """Staff or the robot's check found the resident fine at ``at`` (a stillness alert resolved as
         "resident fine" or "false alarm"): a sign of life no sensor saw. The stillness clock restarts from
-        then, in the same context, so the silence that was just checked does not page again at once."""
+        then, in the same context, so the silence that was just checked does not page again at once; the next
+        alert of this silence comes after at least as long again as it had lasted (``_backed_off``)."""
         last = self.last
         if last is None or self._out_since is not None or at <= last.ts:
             return
-        checked = dataclasses.replace(last, ts=at, found_fine=True)
+        since = last.still_since if last.still_since is not None else last.ts
+        checked = dataclasses.replace(last, ts=at, found_fine=True, still_since=since)
         self._arm_home_deadlines(checked)
         self.last = checked
         self._update_next()
@@ -357,6 +359,8 @@ class HomeDetector:
             row = self.tables.lookup(act.key, rkey)
             caution = float(self.tables.caution[row, hour, weekend])
             danger = float(self.tables.danger[row, hour, weekend])
+        if act.still_since is not None:
+            caution, danger = _backed_off(caution, danger, ts - act.still_since)
         self._caution_at = ts + max(caution, thr.inactivity_caution_floor_min * 60.0)
         # an occupied bed/chair locates the person on it, not on the floor: a long stillness then is a caution
         # for the model; danger comes from the no-activity rule
@@ -682,6 +686,16 @@ class HomeDetector:
 
     def _clock_str(self, ts: float) -> str:
         return datetime.fromtimestamp(ts, UTC).astimezone(self.clock.tz).strftime("%H:%M")
+
+
+def _backed_off(caution: float, danger: float, still_for: float) -> tuple[float, float]:
+    """The limits after the resident was found fine ``still_for`` seconds into a silence: the next check comes
+    after at least as long again (checks at L, 2L, 4L... of one long silence, not one every L: a resident in an
+    unsensed room would otherwise get the robot every 20 minutes all afternoon), and danger comes after that
+    check, by the usual margin or at least one more caution limit (where the model's two limits coincide, the
+    silence of someone just found fine would otherwise page staff without a check)."""
+    backed = max(caution, still_for)
+    return backed, max(danger, backed + max(danger - caution, caution))
 
 
 def _hhmm(hour: float) -> str:

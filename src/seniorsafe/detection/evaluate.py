@@ -37,7 +37,7 @@ from .datasets import Dataset, load_dataset
 from .detector import HomeDetector
 from .events import HEALTH_KINDS, Event
 from .personal import PersonalModel
-from .replay import RETRAIN_HOUR, ReplayResult, run_detector
+from .replay import RETRAIN_HOUR, EarlyCheck, ReplayResult, run_detector
 from .thresholds import Thresholds
 
 DETECT_WITHIN_S = 2 * 3600.0
@@ -56,6 +56,11 @@ class EvalConfig:
     #: multipliers of the danger sensitivity for the trade-off curve (1 = configured value)
     sweep: tuple[float, ...] = (8.0, 4.0, 2.0, 1.0, 0.5, 0.25, 0.1)
     min_days_enough: float = 14.0
+    #: the robot's early check (a caution sends the robot; no answer = danger): minutes from the caution to its
+    #: outcome at the latest (robots/protocol.py: the safety check's 180 s run timeout, 30 s acknowledgement)
+    robot_check_min: float = 3.5
+    #: (caution, danger) budgets per day for the early-check scenario
+    early_check_budgets: tuple[tuple[float, float], ...] = ((0.4, 0.2), (0.7, 0.2), (1.0, 0.2))
 
     def waking(self, hour: float) -> bool:
         return self.waking_hours[0] <= hour < self.waking_hours[1]
@@ -305,6 +310,12 @@ def evaluate_home(
         "long_waking_silences": long_waking_silences(ds, tl, cfg, start),
         "notes": ds.notes,
     }
+    if cfg.early_check_budgets:
+        report["early_check"] = [
+            _early_check(ds, cfg, thr.replace(inactivity_caution_per_day=c, inactivity_danger_per_day=d),
+                         base.models_by_day, injections, start, days, gaps)
+            for c, d in cfg.early_check_budgets
+        ]
     if sweep:
         curve = []
         for mult in tqdm(cfg.sweep, desc=f"{ds.name} sweep", disable=not progress, leave=False):
@@ -321,6 +332,52 @@ def evaluate_home(
             _baseline(tl, injections, start, days, h, gaps) for h in cfg.baseline_sweep_hours
         ]
     return report
+
+
+def _early_check(
+    ds: Dataset,
+    cfg: EvalConfig,
+    thr: Thresholds,
+    models: dict[int, PersonalModel],
+    injections: Sequence[float],
+    start: float,
+    days: float,
+    gaps: Sequence[tuple[float, float]],
+) -> dict[str, Any]:
+    """The caution -> robot check -> danger stage (organisation setting ``early_check``), at these budgets.
+
+    Falls: the fallen resident does not answer, so danger comes at the first alert + ``robot_check_min`` or at
+    the model's own danger limit, whichever is first. Unmodified recording: every caution sends the robot; a
+    resident who is fine is assumed to answer (the check closes the alert and restarts the stillness clock).
+    Reported: checks a day, checks that found the resident fine, and the danger pages left; with an answer rate
+    r the pages a day would be ``danger + (1 - r) x answered`` (r cannot be measured on a recording)."""
+    check_s = cfg.robot_check_min * 60.0
+    clock = LocalClock(ds.tz)
+    robot = EarlyCheck(check_s)
+    result = run_detector(ds.events, ds.sensors, ds.tz, thr, models=models, early_check=robot)
+    fa = false_alarms(result, start, gaps)
+    ttd = []
+    for inj in injections:
+        danger, first = run_injection(ds, inj, _model_at(models, clock, inj), thr, cfg)
+        ttd.append(min(danger, first + check_s))
+    n_d = sum(fa["danger"].values())
+    checks = sum(1 for t in robot.sent if t >= start and not _in_gap(t, gaps))
+    answered = sum(1 for t in robot.answered if t >= start and not _in_gap(t, gaps))
+    out = _ttd_stats(ttd)
+    out.update(
+        {
+            "caution_per_day": thr.inactivity_caution_per_day,
+            "danger_per_day": thr.inactivity_danger_per_day,
+            "checks": checks,
+            "checks_per_day": round(checks / days, 3) if days else None,
+            "answered": answered,
+            "answered_per_day": round(answered / days, 3) if days else None,
+            "danger_false_alarms": n_d,
+            "fa_danger_per_day": round(n_d / days, 3) if days else None,
+            "false_alarms_by_kind": fa,
+        }
+    )
+    return out
 
 
 def evaluate_homes(
@@ -468,6 +525,50 @@ def sweep_table(report: dict[str, Any]) -> str:
         ]
         rows.append(f"| {h['home']} | " + " | ".join(cells) + " |")
     return "\n".join(rows)
+
+
+def early_check_table(report: dict[str, Any], answer_rate: float = 0.9) -> str:
+    """The caution -> robot check -> danger stage per home and budget: detected <= 2 h / median TTD, robot
+    checks a day, danger pages a day if every resident who is fine answers, and if only ``answer_rate`` do."""
+    ok = [h for h in report["homes"] if h["enough_data"] and h.get("early_check")]
+    if not ok:
+        return ""
+    budgets = [(e["caution_per_day"], e["danger_per_day"]) for e in ok[0]["early_check"]]
+    miss = f"{100 * (1 - answer_rate):.0f} %"
+    rows = [
+        "| home | " + " | ".join(f"robot check, caution {c}/day" for c, _ in budgets) + " |",
+        "|---" * (len(budgets) + 1) + "|",
+    ]
+    for h in ok:
+        cells = [
+            f"{_pct(e['detected_2h'])} / {_fmt_min(e['median_min'])}; {e['checks_per_day']} checks; danger "
+            f"{e['fa_danger_per_day']} ({e['danger_false_alarms']}), {miss} unanswered: "
+            f"{_pages_per_day(e, answer_rate)}"
+            for e in h["early_check"]
+        ]
+        rows.append(f"| {h['home']} | " + " | ".join(cells) + " |")
+    days = sum(h["eval_days"] for h in ok)
+    pooled = []
+    for i, (c, _) in enumerate(budgets):
+        runs = [h["early_check"][i] for h in ok]
+        n_d = sum(e["danger_false_alarms"] for e in runs)
+        checks = sum(e["checks"] for e in runs)
+        answered = sum(e["answered"] for e in runs)
+        pooled.append(
+            f"caution {c}/day: mean {_pct(float(np.mean([e['detected_2h'] or 0.0 for e in runs])))} ≤ 2 h, "
+            f"{checks / days:.2f} checks/day, danger {n_d / days:.3f}/day "
+            f"({(n_d + (1 - answer_rate) * answered) / days:.3f} with {miss} unanswered)"
+        )
+    rows.append(f"\nPooled ({round(days, 1)} days): " + "; ".join(pooled) + ".")
+    return "\n".join(rows)
+
+
+def _pages_per_day(e: dict[str, Any], answer_rate: float) -> float | None:
+    """Danger pages a day when a share ``1 - answer_rate`` of the checks that found the resident fine got no
+    answer (each such check turns its alert into danger)."""
+    if e["fa_danger_per_day"] is None:
+        return None
+    return round(e["fa_danger_per_day"] + (1 - answer_rate) * (e["answered_per_day"] or 0.0), 3)
 
 
 def plot_tradeoff(report: dict[str, Any], path: str | Path) -> None:

@@ -20,8 +20,8 @@ import orjson
 from tqdm import tqdm
 
 from .activity import LocalClock
-from .detector import HomeDetector
-from .events import AlertDecision, Event, SensorInfo
+from .detector import STILLNESS_KINDS, HomeDetector
+from .events import HEALTH_KINDS, AlertDecision, Event, SensorInfo
 from .formats import read_events_csv, read_sensors_json
 from .personal import ModelFitter, PersonalModel
 from .thresholds import Thresholds
@@ -80,6 +80,48 @@ class AlertLog:
                 del self._open[d.kind]
 
 
+class EarlyCheck:
+    """The robot's early check in simulated time (robots/safety.py with the organisation's ``early_check`` on):
+    every caution about the resident sends the robot; ``after_s`` later, if that alert is still open and still a
+    caution, the resident answers (the case of a resident who is fine): the alert closes as "resident fine" and,
+    for a stillness, the detector restarts its clock (``confirm_fine``), as the detector service does on
+    ``alert.resolved``. A check that comes back to an alert already closed (the resident moved meanwhile) or
+    already danger changes nothing. Whether a real resident answers cannot be measured on a recording: this
+    counts the checks, and the pages that remain if every resident who is fine answers."""
+
+    def __init__(self, after_s: float) -> None:
+        self.after_s = after_s
+        self.due: list[tuple[float, str, float]] = []  # (answer at, kind, the alert's opening)
+        self.sent: list[float] = []  # when each check was sent
+        self.answered: list[float] = []  # when a check closed an alert the resident was fine through
+        self._opened: dict[str, float] = {}  # kind -> opening of the open alert of that kind
+
+    @property
+    def next_due(self) -> float:
+        return self.due[0][0] if self.due else math.inf
+
+    def observe(self, decisions: Sequence[AlertDecision]) -> None:
+        for d in decisions:
+            if d.action == "close":
+                self._opened.pop(d.kind, None)
+            elif d.action == "open":
+                self._opened[d.kind] = d.at
+                if d.severity == "caution" and d.kind not in HEALTH_KINDS:
+                    self.due.append((d.at + self.after_s, d.kind, d.at))
+                    self.sent.append(d.at)
+
+    def answer(self, det: HomeDetector) -> list[AlertDecision]:
+        at, kind, opened = self.due.pop(0)
+        current = det.open.get(kind)
+        if current is None or current.severity != "caution" or self._opened.get(kind) != opened:
+            return []
+        decisions = det.clear(kind, at)
+        if kind in STILLNESS_KINDS:
+            det.confirm_fine(at)
+        self.answered.append(at)
+        return decisions
+
+
 @dataclass
 class ReplayResult:
     events: int
@@ -108,8 +150,10 @@ def run_detector(
     feedback: Sequence[tuple[float, str]] = (),
     on_decisions: Callable[[list[AlertDecision]], None] | None = None,
     models: dict[int, PersonalModel] | None = None,
+    early_check: EarlyCheck | None = None,
 ) -> ReplayResult:
-    """Simulated-time replay of time-ordered ``events`` with nightly retraining at 03:00 local."""
+    """Simulated-time replay of time-ordered ``events`` with nightly retraining at 03:00 local
+    (and, with ``early_check``, the robot's checks on cautions)."""
     t0 = time.perf_counter()
     thr = thresholds or Thresholds()
     log = AlertLog()
@@ -129,14 +173,22 @@ def run_detector(
             log.apply(decisions)
             if on_decisions is not None:
                 on_decisions(decisions)
+            if early_check is not None:
+                early_check.observe(decisions)
+
+    def check_due() -> float:
+        return early_check.next_due if early_check is not None else math.inf
 
     bar = tqdm(total=len(events), unit="ev", disable=not progress, mininterval=0.5, leave=False)
     for i, ev in enumerate(events):
         while True:
             deadline = det.next_deadline
-            if min(deadline, retrain_at) > ev.ts:
+            if min(deadline, retrain_at, check_due()) > ev.ts:
                 break
-            if retrain_at <= deadline:
+            if early_check is not None and early_check.next_due <= min(deadline, retrain_at):
+                emit(det.on_tick(early_check.next_due))
+                emit(early_check.answer(det))
+            elif retrain_at <= deadline:
                 day = clock.day(retrain_at)
                 if models is not None:  # models given (e.g. an evaluation sweep): no refit
                     model = models.get(day)
