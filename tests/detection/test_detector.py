@@ -7,6 +7,7 @@ import pytest
 
 from seniorsafe.detection import AlertDecision, Event, HomeDetector, PersonalModel, Thresholds
 from seniorsafe.detection.detector import STILLNESS_KINDS
+from seniorsafe.detection.personal import feedback_kind
 
 from .conftest import TZ, at, sensors, synthetic_days
 
@@ -416,6 +417,33 @@ def test_many_more_night_bathroom_visits_than_usual_raise_a_caution_in_the_morni
         "1 bathroom visit(s) last night: as usual"
     ]
     assert "routine_change" not in d.open
+
+
+def test_routine_changes_marked_false_alarms_widen_that_check_only() -> None:
+    """FR-13 for routine changes: a missed meal staff marked as a false alarm gives the kitchen one more hour;
+    a night-bathroom false alarm allows one more visit; neither touches the other check or the stillness limits."""
+    events = synthetic_days(21)
+    plain = PersonalModel.fit(events, sensors(), TZ)
+    marked = PersonalModel.fit(events, sensors(), TZ, feedback=[
+        (at(20, 9), feedback_kind("routine_change", "no_meal")),
+        (at(19, 7), feedback_kind("routine_change", "night_bathroom")),
+    ])
+    assert marked.metrics["feedback_used"] == 2
+    assert marked.routine["meal_feedback_h"] == 1.0 and marked.routine["night_feedback_visits"] == 1
+    assert np.array_equal(marked.feedback_factor, plain.feedback_factor)  # stillness limits unchanged
+    back = PersonalModel.from_bytes(marked.to_bytes())
+    assert back.routine["meal_feedback_h"] == 1.0
+    meal_times = []
+    for m in (plain, back):
+        fired = _feed(det(m), [e for e in _day_without_kitchen(30) if e.ts < at(30, 12)])
+        meal_times += [x.at for x in fired if x.kind == "routine_change" and x.action == "open"]
+    assert len(meal_times) == 2 and 50 * 60 <= meal_times[1] - meal_times[0] <= 70 * 60  # one hour later
+    d_plain, d_marked = det(plain), det(back)
+    assert [x for x in _feed(d_plain, _night_with_bathroom_visits(31, 3)) if x.kind == "routine_change"]
+    assert not [x for x in _feed(d_marked, _night_with_bathroom_visits(31, 3)) if x.kind == "routine_change"]
+    assert [x for x in _feed(d_marked, _night_with_bathroom_visits(32, 4)) if x.kind == "routine_change"]
+    many = [(at(20, 9) + i, "routine_change:no_meal") for i in range(10)]
+    assert PersonalModel.fit(events, sensors(), TZ, feedback=many).routine["meal_feedback_h"] == 4.0  # capped
 
 
 def test_routine_changes_need_enough_history() -> None:

@@ -17,6 +17,7 @@ from seniorsafe.alerts.models import AlertStatus, Outcome, PersonalModelVersion
 from seniorsafe.deps import AppState
 from seniorsafe.detection import PersonalModel, registry
 from seniorsafe.detection.detector_service import DetectorService
+from seniorsafe.detection.service import false_alarms
 from seniorsafe.detection.trainer import TrainerService, train_senior
 from tests.conftest import Org
 from tests.detection_service.conftest import alerts_of, day_of_life, drain, new_home, send
@@ -82,6 +83,23 @@ async def test_false_alarm_feedback_reaches_fit(client: httpx.AsyncClient, state
     assert result.metrics["feedback_used"] == 1
     model = PersonalModel.from_bytes(await state.storage.get(result.artifact_key))
     assert (model.feedback_factor > 1.0).any()  # the model became less eager in that context
+
+    # a missed meal marked as a false alarm reaches the fit with the check that raised it
+    async with state.db.sessions() as session:
+        meal = await apply_decision(session, state.bus, org_id=uuid.UUID(det_orgs[0].id), senior_id=senior,
+                                    home_id=home, decision=Decision("open", "routine_change", "caution", "kitchen",
+                                                                    "a missed meal?", at + 3600, {"reason": "no_meal"}))
+        assert meal is not None
+        meal = await session.merge(meal)
+        await close_alert(session, meal, at=datetime.fromtimestamp(at + 4000, UTC), outcome=Outcome.false_alarm,
+                          text="she ate at her daughter's")
+        await session.commit()
+        labels = [kind for _, kind in await false_alarms(session, senior, datetime.fromtimestamp(start, UTC))]
+    assert labels == ["inactivity", "routine_change:no_meal"]
+    result = await train_senior(state.db, state.bus, state.storage, senior)
+    assert result.feedback == 2 and result.metrics["feedback_used"] == 2
+    model = PersonalModel.from_bytes(await state.storage.get(result.artifact_key))
+    assert model.routine["meal_feedback_h"] == 1.0
 
 
 async def test_model_reload_and_fault_fallback(client: httpx.AsyncClient, state: AppState, det_orgs: list[Org],

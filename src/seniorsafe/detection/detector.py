@@ -438,7 +438,7 @@ class HomeDetector:
         usual = routine.get("kitchen_first_p95")
         if usual is None:
             return
-        check = float(usual) + self.thresholds.meal_margin_min / 60.0
+        check = float(usual) + self.thresholds.meal_margin_min / 60.0 + float(routine.get("meal_feedback_h", 0.0))
         at = self.clock.epoch_of_local(day, check) if check < 24.0 else INF
         if at > ts:
             self._meal_day, self._meal_at = day, at
@@ -468,6 +468,7 @@ class HomeDetector:
             return _EMPTY
         p90 = float(routine["night_bathroom_p90"])
         limit = max(3.0, math.ceil(p90) + self.thresholds.night_bathroom_extra)
+        limit += int(routine.get("night_feedback_visits", 0))  # staff marked such nights as false alarms
         if visits < limit:
             return self._close_routine_change("night_bathroom", ts, f"{visits} bathroom visit(s) last night: as usual")
         usual = routine.get("night_bathroom_median") or 0

@@ -71,6 +71,10 @@ VISIT_GAP_S = 600.0
 HOME_DAY_MAX_OUT_H = 6.0
 #: the routine keeps this many recent whole days, day by day, for the dashboard's trends
 DAILY_DAYS = 28
+#: staff feedback on routine changes (FR-13): at most this much wider per check
+ROUTINE_CHANGE = "routine_change"
+MEAL_FEEDBACK_MAX_H = 4.0
+NIGHT_FEEDBACK_MAX = 3
 EPOCH_DAY = date(1970, 1, 1)
 #: days of pseudo-data behind the routine priors
 ROUTINE_PRIOR_DAYS = 3.0
@@ -511,7 +515,7 @@ class ModelFitter:
         ts = np.asarray(self.a_ts, dtype=np.float64)
         routine, p_active, days = _routine_stats(self, ts)
         factor = np.ones((len(keys), 24, 2))
-        used = self._apply_feedback(feedback, factor, p_active)
+        used = self._apply_feedback(feedback, factor, p_active, routine)
         metrics = {
             "days": days,
             "events_used": len(self.a_ts),
@@ -533,10 +537,15 @@ class ModelFitter:
             feedback_factor=factor,
         )
 
-    def _apply_feedback(self, feedback: Sequence[tuple[float, str]], factor: np.ndarray, p_active: np.ndarray) -> int:
+    def _apply_feedback(
+        self, feedback: Sequence[tuple[float, str]], factor: np.ndarray, p_active: np.ndarray, routine: dict[str, Any]
+    ) -> int:
         """Staff-marked false alarms make the model less eager in that context (FR-13)."""
         used = 0
         for at, kind in feedback:
+            if kind.startswith(ROUTINE_CHANGE + ":"):
+                used += _routine_change_feedback(kind.partition(":")[2], routine)
+                continue
             i = bisect.bisect_right(self.a_ts, at) - 1
             if i < 0:
                 continue
@@ -553,6 +562,25 @@ class ModelFitter:
                     h += 1
                 used += 1
         return used
+
+
+def feedback_kind(kind: str, reason: str | None) -> str:
+    """The feedback label of a false alarm: its kind, and for a routine change which check raised it
+    (``routine_change:no_meal``), since each check learns on its own."""
+    return f"{kind}:{reason}" if kind == ROUTINE_CHANGE and reason else kind
+
+
+def _routine_change_feedback(reason: str, routine: dict[str, Any]) -> int:
+    """A routine change staff marked as a false alarm widens that check for this resident: each missed-meal false
+    alarm gives the kitchen one more hour, each night-bathroom one allows one more visit (up to a limit, so that
+    a few wrong marks cannot switch the check off)."""
+    if reason == "no_meal":
+        routine["meal_feedback_h"] = min(MEAL_FEEDBACK_MAX_H, routine.get("meal_feedback_h", 0.0) + 1.0)
+    elif reason == "night_bathroom":
+        routine["night_feedback_visits"] = min(NIGHT_FEEDBACK_MAX, routine.get("night_feedback_visits", 0) + 1)
+    else:
+        return 0
+    return 1
 
 
 def _routine_stats(fitter: ModelFitter, ts: np.ndarray) -> tuple[dict[str, Any], np.ndarray, int]:

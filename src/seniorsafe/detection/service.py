@@ -22,6 +22,7 @@ from seniorsafe.seniors.models import Senior
 from seniorsafe.telemetry.models import SensorEvent
 
 from .events import ROOMS, SENSOR_KINDS, Event, SensorInfo
+from .personal import feedback_kind
 from .thresholds import Thresholds
 
 log = logging.getLogger(__name__)
@@ -160,8 +161,9 @@ async def history(session: AsyncSession, home: HomeInfo, since: datetime,
 
 
 async def false_alarms(session: AsyncSession, senior_id: uuid.UUID, since: datetime) -> list[tuple[float, str]]:
-    """Alerts staff marked as false alarms (FR-13), as (time the alert was raised, kind) for PersonalModel.fit."""
-    rows = await session.execute(select(Alert.opened_at, Alert.kind).where(
+    """Alerts staff marked as false alarms (FR-13), as (time the alert was raised, feedback kind) for
+    PersonalModel.fit; a routine change names the check that raised it (``routine_change:no_meal``)."""
+    rows = await session.execute(select(Alert.opened_at, Alert.kind, Alert.details["reason"].astext).where(
         Alert.senior_id == senior_id, Alert.outcome == Outcome.false_alarm, Alert.opened_at >= since)
         .order_by(Alert.opened_at))
-    return [(opened.timestamp(), kind) for opened, kind in rows]
+    return [(opened.timestamp(), feedback_kind(kind, reason)) for opened, kind, reason in rows]
