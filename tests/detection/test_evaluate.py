@@ -75,7 +75,7 @@ def test_the_robots_early_check_answers_cautions_and_finds_falls_sooner() -> Non
     base = run_detector(events, sensors(), TZ, Thresholds(), keep_models=True)
     in_silence = [a for a in base.alerts if at(15, 13) <= (a.danger_at or 0.0) < at(15, 19)]
     assert in_silence, "the afternoon silence pages danger without the robot"
-    robot = EarlyCheck(210.0)
+    robot = EarlyCheck(lambda room: 210.0)
     checked = run_detector(events, sensors(), TZ, Thresholds(), models=base.models_by_day, early_check=robot)
     assert not [a for a in checked.alerts if at(15, 13) <= (a.danger_at or 0.0) < at(15, 19)]
     sent = [t for t in robot.sent if at(15, 13) <= t < at(15, 19)]

@@ -24,10 +24,10 @@ from __future__ import annotations
 import bisect
 import math
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from tqdm import tqdm
@@ -57,7 +57,8 @@ class EvalConfig:
     sweep: tuple[float, ...] = (8.0, 4.0, 2.0, 1.0, 0.5, 0.25, 0.1)
     min_days_enough: float = 14.0
     #: the robot's early check (a caution sends the robot; no answer = danger): minutes from the caution to its
-    #: outcome at the latest (robots/protocol.py: the safety check's 180 s run timeout, 30 s acknowledgement)
+    #: outcome at the latest (robots/protocol.py: the safety check's 180 s run timeout, 30 s acknowledgement;
+    #: bench/early_check.py uses the simulated robot's trip to the room instead)
     robot_check_min: float = 3.5
     #: (caution, danger) budgets per day for the early-check scenario
     early_check_budgets: tuple[tuple[float, float], ...] = ((0.4, 0.2), (0.7, 0.2), (1.0, 0.2))
@@ -126,10 +127,15 @@ def _model_at(models: dict[int, PersonalModel], clock: LocalClock, t: float) -> 
     return models.get(day)
 
 
-def run_injection(
-    ds: Dataset, t: float, model: PersonalModel | None, thr: Thresholds, cfg: EvalConfig
-) -> tuple[float, float]:
-    """(seconds to first danger, seconds to first alert of any kind); inf when not within the window."""
+class Injection(NamedTuple):
+    """What the detector did after one injected fall (seconds after the fall; inf when not within the window)."""
+
+    danger: float  # first danger alert
+    first: float  # first alert of any severity (what a caution-stage check would act on)
+    room: str | None  # the room that first alert names (where the resident was last sensed)
+
+
+def run_injection(ds: Dataset, t: float, model: PersonalModel | None, thr: Thresholds, cfg: EvalConfig) -> Injection:
     det = HomeDetector(ds.sensors, ds.tz, model, thr, missing_model_is_fault=False)
     lo = bisect.bisect_left(ds.events, t - 86400.0, key=lambda e: e.ts)
     hi = bisect.bisect_left(ds.events, t, key=lambda e: e.ts)
@@ -137,17 +143,19 @@ def run_injection(
         det.on_event(ev)
     horizon = t + cfg.fall_hours * 3600.0
     first_any = first_danger = math.inf
+    room: str | None = None
     while det.next_deadline <= horizon:
         now = max(det.next_deadline, t)
         for d in det.on_tick(now):
             if d.action == "close" or d.kind in HEALTH_KINDS:
                 continue
-            first_any = min(first_any, now - t)
+            if now - t < first_any:
+                first_any, room = now - t, d.room
             if d.severity == "danger":
                 first_danger = min(first_danger, now - t)
         if first_danger < math.inf:
             break
-    return first_danger, first_any
+    return Injection(first_danger, first_any, room)
 
 
 def recording_gaps(ds: Dataset) -> list[tuple[float, float]]:
@@ -261,8 +269,15 @@ def long_waking_silences(
 
 
 def evaluate_home(
-    ds: Dataset, cfg: EvalConfig, thr: Thresholds, progress: bool = False, sweep: bool = True
+    ds: Dataset,
+    cfg: EvalConfig,
+    thr: Thresholds,
+    progress: bool = False,
+    sweep: bool = True,
+    check_s: Callable[[str | None], float] | None = None,
 ) -> dict[str, Any]:
+    """Everything of the protocol for one home (``check_s``: the robot's check time by room, see
+    :func:`early_check_scenario`)."""
     base = run_detector(ds.events, ds.sensors, ds.tz, thr, keep_models=True)
     first, end = ds.events[0].ts, ds.events[-1].ts
     clock = LocalClock(ds.tz)
@@ -276,9 +291,9 @@ def evaluate_home(
         fa = false_alarms(result, start, gaps)
         ttd, any_ttd = [], []
         for inj in injections:
-            d, a = run_injection(ds, inj, _model_at(base.models_by_day, clock, inj), t, cfg)
-            ttd.append(d)
-            any_ttd.append(a)
+            fall = run_injection(ds, inj, _model_at(base.models_by_day, clock, inj), t, cfg)
+            ttd.append(fall.danger)
+            any_ttd.append(fall.first)
         n_d, n_c = sum(fa["danger"].values()), sum(fa["caution"].values())
         out = _ttd_stats(ttd)
         out.update(
@@ -312,8 +327,8 @@ def evaluate_home(
     }
     if cfg.early_check_budgets:
         report["early_check"] = [
-            _early_check(ds, cfg, thr.replace(inactivity_caution_per_day=c, inactivity_danger_per_day=d),
-                         base.models_by_day, injections, start, days, gaps)
+            early_check_scenario(ds, cfg, thr.replace(inactivity_caution_per_day=c, inactivity_danger_per_day=d),
+                                 base.models_by_day, injections, start, days, gaps, check_s)
             for c, d in cfg.early_check_budgets
         ]
     if sweep:
@@ -334,7 +349,7 @@ def evaluate_home(
     return report
 
 
-def _early_check(
+def early_check_scenario(
     ds: Dataset,
     cfg: EvalConfig,
     thr: Thresholds,
@@ -343,23 +358,25 @@ def _early_check(
     start: float,
     days: float,
     gaps: Sequence[tuple[float, float]],
+    check_s: Callable[[str | None], float] | None = None,
 ) -> dict[str, Any]:
     """The caution -> robot check -> danger stage (organisation setting ``early_check``), at these budgets.
 
-    Falls: the fallen resident does not answer, so danger comes at the first alert + ``robot_check_min`` or at
-    the model's own danger limit, whichever is first. Unmodified recording: every caution sends the robot; a
+    ``check_s(room)``: seconds from a caution to the check's outcome (default ``cfg.robot_check_min``).
+    Falls: the fallen resident does not answer, so danger comes at the first alert + the check or at the
+    model's own danger limit, whichever is first. Unmodified recording: every caution sends the robot; a
     resident who is fine is assumed to answer (the check closes the alert and restarts the stillness clock).
     Reported: checks a day, checks that found the resident fine, and the danger pages left; with an answer rate
     r the pages a day would be ``danger + (1 - r) x answered`` (r cannot be measured on a recording)."""
-    check_s = cfg.robot_check_min * 60.0
+    duration = check_s or (lambda room: cfg.robot_check_min * 60.0)
     clock = LocalClock(ds.tz)
-    robot = EarlyCheck(check_s)
+    robot = EarlyCheck(duration)
     result = run_detector(ds.events, ds.sensors, ds.tz, thr, models=models, early_check=robot)
     fa = false_alarms(result, start, gaps)
     ttd = []
     for inj in injections:
-        danger, first = run_injection(ds, inj, _model_at(models, clock, inj), thr, cfg)
-        ttd.append(min(danger, first + check_s))
+        fall = run_injection(ds, inj, _model_at(models, clock, inj), thr, cfg)
+        ttd.append(min(fall.danger, fall.first + duration(fall.room)))
     n_d = sum(fa["danger"].values())
     checks = sum(1 for t in robot.sent if t >= start and not _in_gap(t, gaps))
     answered = sum(1 for t in robot.answered if t >= start and not _in_gap(t, gaps))

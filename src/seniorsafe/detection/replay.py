@@ -82,15 +82,15 @@ class AlertLog:
 
 class EarlyCheck:
     """The robot's early check in simulated time (robots/safety.py with the organisation's ``early_check`` on):
-    every caution about the resident sends the robot; ``after_s`` later, if that alert is still open and still a
+    every caution about the resident sends the robot; ``after_s(room)`` later, if that alert is still open and still a
     caution, the resident answers (the case of a resident who is fine): the alert closes as "resident fine" and,
     for a stillness, the detector restarts its clock (``confirm_fine``), as the detector service does on
     ``alert.resolved``. A check that comes back to an alert already closed (the resident moved meanwhile) or
     already danger changes nothing. Whether a real resident answers cannot be measured on a recording: this
     counts the checks, and the pages that remain if every resident who is fine answers."""
 
-    def __init__(self, after_s: float) -> None:
-        self.after_s = after_s
+    def __init__(self, after_s: Callable[[str | None], float]) -> None:
+        self.after_s = after_s  # seconds from dispatch to the answer, by the room the alert names
         self.due: list[tuple[float, str, float]] = []  # (answer at, kind, the alert's opening)
         self.sent: list[float] = []  # when each check was sent
         self.answered: list[float] = []  # when a check closed an alert the resident was fine through
@@ -107,7 +107,8 @@ class EarlyCheck:
             elif d.action == "open":
                 self._opened[d.kind] = d.at
                 if d.severity == "caution" and d.kind not in HEALTH_KINDS:
-                    self.due.append((d.at + self.after_s, d.kind, d.at))
+                    self.due.append((d.at + self.after_s(d.room), d.kind, d.at))
+                    self.due.sort()
                     self.sent.append(d.at)
 
     def answer(self, det: HomeDetector) -> list[AlertDecision]:
