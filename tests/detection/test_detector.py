@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from seniorsafe.detection import AlertDecision, Event, HomeDetector, PersonalModel, Thresholds
-from seniorsafe.detection.detector import STILLNESS_KINDS
+from seniorsafe.detection.detector import CAUTION_LEAD_S, STILLNESS_KINDS
 from seniorsafe.detection.personal import feedback_kind
 
 from .conftest import TZ, at, sensors, synthetic_days
@@ -219,6 +219,21 @@ def test_a_stillness_found_fine_restarts_the_clock(model: PersonalModel) -> None
     closed = d2.on_event(Event(first.at + limit + 3 * 3600, "m_kitchen", 1))
     assert "inactivity" in [x.kind for x in closed if x.action == "close"]
     assert d2.last is not None and not d2.last.found_fine
+
+
+def test_a_caution_always_comes_before_danger(model: PersonalModel) -> None:
+    """Where the learned caution and danger limits coincide (here: the same budget for both), the caution still
+    comes CAUTION_LEAD_S first, so that the robot's early check (or a care worker glancing at the board) can act
+    before anyone is paged."""
+    d = det(model, inactivity_caution_per_day=0.2, inactivity_danger_per_day=0.2, inactivity_caution_floor_min=1,
+            inactivity_danger_floor_min=1)
+    t = at(30, 14)
+    d.on_event(Event(t, "m_living", 1))
+    fired: list[AlertDecision] = []
+    while not any(x.severity == "danger" for x in fired):
+        fired += [x for x in d.on_tick(d.next_deadline) if x.kind == "inactivity"]
+    assert [x.severity for x in fired] == ["caution", "danger"]
+    assert fired[1].at - fired[0].at == pytest.approx(CAUTION_LEAD_S)
 
 
 def test_checks_of_one_long_silence_back_off(model: PersonalModel) -> None:

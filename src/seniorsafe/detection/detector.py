@@ -29,6 +29,8 @@ CLOSE_ON_ACTIVITY = ("inactivity", "bathroom_stay", "no_activity", "routine_devi
 #: alerts about one and the same stillness (all end with the next action): while one is open, another of these
 #: conditions updates it (raising its severity, with the new evidence) instead of paging staff a second time
 STILLNESS_KINDS = ("inactivity", "bathroom_stay", "no_activity")
+#: the model's caution comes at least this long before its danger (where the learned limits coincide)
+CAUTION_LEAD_S = 10 * 60.0
 #: routine changes are checked only when the model has seen at least this many days / nights
 ROUTINE_MIN_DAYS = 10
 #: the meal check is skipped on a day with more time out of home than this (meals out)
@@ -361,10 +363,11 @@ class HomeDetector:
             danger = float(self.tables.danger[row, hour, weekend])
         if act.still_since is not None:
             caution, danger = _backed_off(caution, danger, ts - act.still_since)
-        self._caution_at = ts + max(caution, thr.inactivity_caution_floor_min * 60.0)
         # an occupied bed/chair locates the person on it, not on the floor: a long stillness then is a caution
         # for the model; danger comes from the no-activity rule
         self._danger_at = INF if act.resting else ts + max(danger, thr.inactivity_danger_floor_min * 60.0)
+        caution = min(caution, danger - CAUTION_LEAD_S)  # a caution (and the robot's check) always comes first
+        self._caution_at = ts + max(caution, thr.inactivity_caution_floor_min * 60.0)
         self._noact_at = ts + thr.no_activity_hours * 3600.0
         if in_wet_room(act) and act.room in self._wet_watched:
             self._bath_at = ts + thr.bathroom_stay_min * 60.0
