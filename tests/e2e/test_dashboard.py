@@ -253,6 +253,11 @@ async def test_admin_changes_detection_thresholds(new_page: Any, org: Org, sessi
 
     # the robot preferences: keyboard toggles
     early = page.get_by_label("주의 알림에도 로봇 조기 확인")
+    # what the switch does is said next to it (and read out with it), and the caution sensitivity says what
+    # it means for the robot
+    hint = await early.get_attribute("aria-describedby")
+    assert hint and "응답이 없으면 즉시 위험" in await page.locator(f"#{hint}").inner_text()
+    assert "로봇 방문" in await form.get_by_text("하루 로봇 방문 횟수", exact=False).inner_text()
     await early.focus()
     await page.keyboard.press("Space")
     await page.get_by_test_id("robot-settings").get_by_role("status").filter(has_text="저장되었습니다").wait_for()

@@ -301,9 +301,11 @@ const ko = {
   "thr.young_model_days": "학습 기간 (모델 성숙 전)",
   "thr.use_personal_model": "개인 모델 사용",
   "thr.hint.p": "작을수록 알림이 적고 늦습니다",
+  "thr.hint.cautionPerDay": "로봇 조기 확인을 켜면 하루 로봇 방문 횟수와 거의 같습니다",
   "robot.settings": "로봇 안전 확인",
   "robot.autoDispatch": "위험 알림 시 로봇 자동 출동",
   "robot.earlyCheck": "주의 알림에도 로봇 조기 확인",
+  "robot.earlyCheckHint": "주의 단계에서 로봇이 먼저 조용히 확인합니다. 응답하면 아무에게도 전화하지 않고, 응답이 없으면 즉시 위험 경보가 됩니다. 같은 정지 시간의 다음 확인은 점점 간격이 길어집니다.",
 } as const;
 
 export type Key = keyof typeof ko;
@@ -606,9 +608,11 @@ const en: Record<Key, string> = {
   "thr.young_model_days": "Learning period of the model",
   "thr.use_personal_model": "Use the personal model",
   "thr.hint.p": "smaller means fewer, later alerts",
+  "thr.hint.cautionPerDay": "with the robot's early check on, about the robot's visits a day",
   "robot.settings": "Robot safety check",
   "robot.autoDispatch": "Send the robot automatically on a danger alert",
   "robot.earlyCheck": "Send the robot early on a caution alert",
+  "robot.earlyCheckHint": "The robot checks quietly at the caution stage: an answer phones nobody, no answer makes it a danger alert at once. Further checks of the same stillness come further apart.",
 };
 
 const dicts: Record<Lang, Record<Key, string>> = { ko, en };

@@ -96,6 +96,7 @@ function FieldInput({ f, scope, value, onChange, inherited }: { f: FieldDef; sco
       <span className="muted small" id={hint}>
         {t("thr.inherited")}: {inherited}
         {f.unit === "p" ? ` · ${t("thr.hint.p")}` : ""}
+        {f.name === "inactivity_caution_per_day" ? ` · ${t("thr.hint.cautionPerDay")}` : ""}
       </span>
     </div>
   );
@@ -233,9 +234,10 @@ export function RobotSettingsSection() {
               <label htmlFor="robot-auto">{t("robot.autoDispatch")}</label>
             </div>
             <div className="field check">
-              <input id="robot-early" type="checkbox" checked={r.early_check} onChange={(e) => void change(r, { early_check: e.target.checked })} />
+              <input id="robot-early" type="checkbox" aria-describedby="robot-early-hint" checked={r.early_check} onChange={(e) => void change(r, { early_check: e.target.checked })} />
               <label htmlFor="robot-early">{t("robot.earlyCheck")}</label>
             </div>
+            <p className="muted small" id="robot-early-hint">{t("robot.earlyCheckHint")}</p>
             <SaveFeedback error={error} saved={saved} />
           </div>
         )}
