@@ -605,6 +605,10 @@ def plot_tradeoff(report: dict[str, Any], path: str | Path) -> None:
         bpts = [(b["fa_per_day"], b["median_min"]) for b in h["baseline_tradeoff"] if b["median_min"] is not None]
         if bpts:
             ax.plot(*zip(*bpts, strict=True), "x--", color=c, alpha=0.6, label=f"{h['home']} fixed limit")
+        rpts = [(e["fa_danger_per_day"], e["median_min"]) for e in h.get("early_check", []) if e["median_min"]]
+        if rpts:
+            ax.plot(*zip(*rpts, strict=True), "^:", color=c, alpha=0.9, markersize=7,
+                    label="robot early check (if the resident answers)" if i == 0 else None)
     ax.plot([0.09], [323], "k*", markersize=12, label="Wilhelm & Wahl 2024 (mean, 0.09 FA/day)")
     ax.axhline(45, color="grey", lw=0.8, ls=":")
     ax.axvline(0.03, color="grey", lw=0.8, ls=":")
