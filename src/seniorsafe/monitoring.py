@@ -91,6 +91,11 @@ SQL_METRICS = {
                                                "type = 'detected' AND at > now() - interval '24 hours'",
     "seniorsafe_dead_letters_24h": "SELECT count(*) FROM ingest_dead_letters WHERE received_at > now() - "
                                    "interval '24 hours'",
+    # the robot's safety checks of the last 7 days by why it went (auto | early_check | staff) and what it found:
+    # responded / (all early checks) is the answer rate the early check's page count depends on (docs/robot.md)
+    "seniorsafe_robot_checks_7d": "SELECT c.source, e.details->>'outcome', count(*) FROM alert_events e JOIN "
+                                  "robot_commands c ON c.id::text = e.details->>'command_id' WHERE e.type = "
+                                  "'robot_result' AND e.at > now() - interval '7 days' GROUP BY 1, 2",
 }
 
 
@@ -103,7 +108,8 @@ async def _database_metrics(state: AppState) -> list[str]:
                 *labels, value = row
                 keys = {"seniorsafe_alerts_open": ("severity", "category"),
                         "seniorsafe_notification_deliveries": ("status",),
-                        "seniorsafe_hubs": ("connectivity",)}.get(name, ())
+                        "seniorsafe_hubs": ("connectivity",),
+                        "seniorsafe_robot_checks_7d": ("source", "outcome")}.get(name, ())
                 lines.append(_line(name, float(value or 0), dict(zip(keys, map(str, labels), strict=True))))
     return lines
 

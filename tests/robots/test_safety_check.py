@@ -12,6 +12,7 @@ from seniorsafe.accounts.models import Organisation
 from seniorsafe.alerts.lifecycle import Decision, apply_decision
 from seniorsafe.alerts.models import Alert, AlertEvent, Outcome, Severity
 from seniorsafe.deps import AppState
+from seniorsafe.monitoring import render_metrics
 from seniorsafe.robots.models import RobotCommand
 from seniorsafe.webrtc.models import VideoSession
 from tests.robots.helpers import RobotHome, wait_for
@@ -150,3 +151,8 @@ async def test_early_check_on_caution(home: RobotHome, dispatcher: Any, start_si
     commands = await _commands(state, alert.id)
     assert commands[0].source == "early_check" and commands[0].args["discreet"] is True
     assert [c.type for c in commands].count("safety_check") == 1  # the escalation does not send a second check
+    # operators see the early checks' outcomes (the answer rate the page count depends on)
+    metrics = await render_metrics(state)
+    line = next(x for x in metrics.splitlines()
+                if x.startswith('seniorsafe_robot_checks_7d{source="early_check",outcome="no_response"}'))
+    assert float(line.split()[-1]) >= 1
