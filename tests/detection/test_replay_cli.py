@@ -36,6 +36,27 @@ def test_replay_cli_writes_alerts(home_files: tuple[Path, Path], tmp_path: Path)
     assert silent and silent[0]["severity"] in ("caution", "danger")
 
 
+def test_replay_with_the_robots_early_check(home_files: tuple[Path, Path], tmp_path: Path) -> None:
+    """--early-check-min: the silent afternoon's cautions are checked and closed, and it never reaches danger."""
+    ev, s = home_files
+    plain, checked = tmp_path / "plain.jsonl", tmp_path / "checked.jsonl"
+    args = ["replay", "--events", str(ev), "--sensors", str(s), "--no-progress"]
+    assert runner.invoke(app, [*args, "--out", str(plain)]).exit_code == 0
+    res = runner.invoke(app, [*args, "--out", str(checked), "--early-check-min", "3.5"])
+    assert res.exit_code == 0, res.output
+    assert "robot early checks:" in res.output
+
+    def afternoon(path: Path) -> list[dict[str, object]]:
+        rows = [orjson.loads(line) for line in path.read_bytes().splitlines()]
+        return [r for r in rows if r["kind"] == "inactivity" and str(r["opened_at"]).startswith("2024-03-13T")]
+
+    assert "danger" in [r["severity"] for r in afternoon(plain)]
+    robot = afternoon(checked)
+    assert len(robot) >= 2 and {r["severity"] for r in robot} == {"caution"}
+    bad = runner.invoke(app, [*args, "--out", str(checked), "--early-check-min", "0"])
+    assert bad.exit_code == 2 and "early-check-min" in bad.output
+
+
 def test_replay_function_result(home_files: tuple[Path, Path], tmp_path: Path) -> None:
     ev, s = home_files
     result = replay(ev, s, tmp_path / "a.jsonl", progress=False)

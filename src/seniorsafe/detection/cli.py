@@ -36,14 +36,19 @@ def replay_cmd(
     sensors: Path = typer.Option(..., "--sensors", help="SENSORS.json"),
     out: Path = typer.Option(..., "--out", help="ALERTS.jsonl to write"),
     thresholds: Path | None = typer.Option(None, "--thresholds", help="JSON with threshold overrides"),
+    early_check_min: float | None = typer.Option(
+        None, "--early-check-min", min=0.1,
+        help="replay as with the robot's early check on: every caution sends the robot, and a resident who is "
+             "fine answers this many minutes later (the alert closes as resident fine)"),
     progress: bool = typer.Option(True, "--progress/--no-progress"),
 ) -> None:
     """Replay a recorded home through the detector (nightly retraining in simulated time)."""
-    from .replay import replay
+    from .replay import EarlyCheck, replay
 
     thr = _thresholds(thresholds)
+    robot = EarlyCheck(lambda room: early_check_min * 60.0) if early_check_min is not None else None
     try:
-        result = replay(events, sensors, out, progress=progress, thresholds=thr)
+        result = replay(events, sensors, out, progress=progress, thresholds=thr, early_check=robot)
     except InputError as exc:
         _fail(str(exc))
         return
@@ -55,6 +60,9 @@ def replay_cmd(
         f"{result.events} events over {result.days:.1f} days replayed in {result.seconds:.1f} s "
         f"({result.retrains} nightly retrainings); {len(result.alerts)} alerts ({counts}) -> {out}"
     )
+    if robot is not None:
+        typer.echo(f"robot early checks: {len(robot.sent)} sent, {len(robot.answered)} found the resident fine "
+                   "(with the resident answering every check)")
 
 
 @app.command("import-dataset")

@@ -227,11 +227,12 @@ def replay(
     out_path: str | Path,
     progress: bool = True,
     thresholds: Thresholds | None = None,
+    early_check: EarlyCheck | None = None,
 ) -> ReplayResult:
     """Read EVENTS.csv + SENSORS.json, replay, write ALERTS.jsonl (raises InputError on bad input)."""
     tz, sensors = read_sensors_json(sensors_path)
     events = read_events_csv(events_path, sensors, tz)
-    result = run_detector(events, sensors, tz, thresholds, progress=progress)
+    result = run_detector(events, sensors, tz, thresholds, progress=progress, early_check=early_check)
     write_alerts_jsonl(out_path, result.alerts, tz)
     result.out_path = str(out_path)
     return result
