@@ -365,7 +365,8 @@ class HomeDetector:
             caution, danger = _backed_off(caution, danger, ts - act.still_since)
         # an occupied bed/chair locates the person on it, not on the floor: a long stillness then is a caution
         # for the model; danger comes from the no-activity rule
-        self._danger_at = INF if act.resting else ts + max(danger, thr.inactivity_danger_floor_min * 60.0)
+        danger = INF if act.resting else max(danger, thr.inactivity_danger_floor_min * 60.0)
+        self._danger_at = ts + danger
         caution = min(caution, danger - CAUTION_LEAD_S)  # a caution (and the robot's check) always comes first
         self._caution_at = ts + max(caution, thr.inactivity_caution_floor_min * 60.0)
         self._noact_at = ts + thr.no_activity_hours * 3600.0
