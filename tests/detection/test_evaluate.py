@@ -79,7 +79,8 @@ def test_the_robots_early_check_answers_cautions_and_finds_falls_sooner() -> Non
     checked = run_detector(events, sensors(), TZ, Thresholds(), models=base.models_by_day, early_check=robot)
     assert not [a for a in checked.alerts if at(15, 13) <= (a.danger_at or 0.0) < at(15, 19)]
     sent = [t for t in robot.sent if at(15, 13) <= t < at(15, 19)]
-    assert 1 <= len(sent) <= 5 and len(robot.answered) >= len(sent)
+    answered = [t for t in robot.answered if at(15, 13) <= t < at(15, 19)]
+    assert 2 <= len(sent) <= 5 and answered == [t + 210.0 for t in sent]  # the resident answered every check
     gaps = [b - a for a, b in itertools.pairwise(sent)]
     assert gaps == sorted(gaps)  # each check waits longer than the one before
 
