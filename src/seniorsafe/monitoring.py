@@ -22,6 +22,7 @@ from sqlalchemy import text
 from seniorsafe import collector
 from seniorsafe.config import Settings, get_settings
 from seniorsafe.deps import AppState
+from seniorsafe.robots.service import check_outcome_counts
 from seniorsafe.telemetry.live import stream_key
 
 T = TypeVar("T")
@@ -91,11 +92,6 @@ SQL_METRICS = {
                                                "type = 'detected' AND at > now() - interval '24 hours'",
     "seniorsafe_dead_letters_24h": "SELECT count(*) FROM ingest_dead_letters WHERE received_at > now() - "
                                    "interval '24 hours'",
-    # the robot's safety checks of the last 7 days by why it went (auto | early_check | staff) and what it found:
-    # responded / (all early checks) is the answer rate the early check's page count depends on (docs/robot.md)
-    "seniorsafe_robot_checks_7d": "SELECT c.source, e.details->>'outcome', count(*) FROM alert_events e JOIN "
-                                  "robot_commands c ON c.id::text = e.details->>'command_id' WHERE e.type = "
-                                  "'robot_result' AND e.at > now() - interval '7 days' GROUP BY 1, 2",
 }
 
 
@@ -108,15 +104,24 @@ async def _database_metrics(state: AppState) -> list[str]:
                 *labels, value = row
                 keys = {"seniorsafe_alerts_open": ("severity", "category"),
                         "seniorsafe_notification_deliveries": ("status",),
-                        "seniorsafe_hubs": ("connectivity",),
-                        "seniorsafe_robot_checks_7d": ("source", "outcome")}.get(name, ())
+                        "seniorsafe_hubs": ("connectivity",)}.get(name, ())
                 lines.append(_line(name, float(value or 0), dict(zip(keys, map(str, labels), strict=True))))
     return lines
 
 
+async def _robot_metrics(state: AppState) -> list[str]:
+    """The robot's safety checks of the last 7 days by why it went and what it found: responded / all early checks
+    is the answer rate the early check's page count depends on (docs/robot.md)."""
+    async with state.db.sessions() as session:
+        rows = await check_outcome_counts(session, None, 7)
+    return ["# TYPE seniorsafe_robot_checks_7d gauge",
+            *(_line("seniorsafe_robot_checks_7d", n, {"source": src, "outcome": out}) for src, out, n in rows)]
+
+
 async def render_metrics(state: AppState) -> str:
     started = time.perf_counter()
-    lines = [*await _ingest_metrics(state), *await _stream_metrics(state), *await _database_metrics(state)]
+    lines = [*await _ingest_metrics(state), *await _stream_metrics(state), *await _database_metrics(state),
+             *await _robot_metrics(state)]
     lines += ["# TYPE seniorsafe_metrics_scrape_seconds gauge",
               _line("seniorsafe_metrics_scrape_seconds", round(time.perf_counter() - started, 6))]
     return "\n".join(lines) + "\n"

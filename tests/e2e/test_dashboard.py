@@ -258,6 +258,9 @@ async def test_admin_changes_detection_thresholds(new_page: Any, org: Org, sessi
     hint = await early.get_attribute("aria-describedby")
     assert hint and "응답이 없으면 즉시 위험" in await page.locator(f"#{hint}").inner_text()
     assert "로봇 방문" in await form.get_by_text("하루 로봇 방문 횟수", exact=False).inner_text()
+    # how the residents answered the early checks (none yet in this organisation)
+    stats = page.get_by_test_id("early-check-stats")
+    assert await stats.inner_text() == "지난 7일 동안 조기 확인이 없었습니다"
     await early.focus()
     await page.keyboard.press("Space")
     await page.get_by_test_id("robot-settings").get_by_role("status").filter(has_text="저장되었습니다").wait_for()

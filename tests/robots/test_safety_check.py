@@ -6,6 +6,7 @@ import time
 import uuid
 from typing import Any
 
+import httpx
 from sqlalchemy import select, update
 
 from seniorsafe.accounts.models import Organisation
@@ -15,6 +16,7 @@ from seniorsafe.deps import AppState
 from seniorsafe.monitoring import render_metrics
 from seniorsafe.robots.models import RobotCommand
 from seniorsafe.webrtc.models import VideoSession
+from tests.conftest import Org
 from tests.robots.helpers import RobotHome, wait_for
 
 
@@ -142,7 +144,8 @@ async def _set_robot_settings(state: AppState, home: RobotHome, robot: dict[str,
         await session.commit()
 
 
-async def test_early_check_on_caution(home: RobotHome, dispatcher: Any, start_sim: Any, state: AppState) -> None:
+async def test_early_check_on_caution(home: RobotHome, dispatcher: Any, start_sim: Any, state: AppState,
+                                      client: httpx.AsyncClient, other_org: Org) -> None:
     await _set_robot_settings(state, home, {"early_check": True})
     await start_sim("fall")
     alert = await _raise(state, home, severity="caution")
@@ -151,8 +154,19 @@ async def test_early_check_on_caution(home: RobotHome, dispatcher: Any, start_si
     commands = await _commands(state, alert.id)
     assert commands[0].source == "early_check" and commands[0].args["discreet"] is True
     assert [c.type for c in commands].count("safety_check") == 1  # the escalation does not send a second check
-    # operators see the early checks' outcomes (the answer rate the page count depends on)
+    # operators see the early checks' outcomes (the answer rate the page count depends on) ...
     metrics = await render_metrics(state)
     line = next(x for x in metrics.splitlines()
                 if x.startswith('seniorsafe_robot_checks_7d{source="early_check",outcome="no_response"}'))
     assert float(line.split()[-1]) >= 1
+    # ... and so does the organisation's admin, for their own organisation only
+    org = home.org
+    r = await client.get("/api/v1/organisation/robot-checks", headers=org.h(org.admin))
+    assert r.status_code == 200, r.text
+    assert r.json() == {"days": 7, "checks": [{"source": "early_check", "outcome": "no_response", "count": 1}],
+                        "early_checks": 1, "early_answered": 0}
+    r = await client.get("/api/v1/organisation/robot-checks", headers=other_org.h(other_org.admin))
+    assert r.json()["checks"] == [] and r.json()["early_checks"] == 0
+    assert (await client.get("/api/v1/organisation/robot-checks", headers=org.h(org.staff1))).status_code == 403
+    bad = await client.get("/api/v1/organisation/robot-checks?days=0", headers=org.h(org.admin))
+    assert bad.status_code == 422 and bad.headers["content-type"].startswith("application/problem+json")

@@ -158,6 +158,14 @@ export interface RobotSettings {
   early_check: boolean;
 }
 
+/** GET /organisation/robot-checks (src/seniorsafe/robots/api.py CheckStats; admins). */
+export interface RobotCheckStats {
+  days: number;
+  checks: { source: string; outcome: string; count: number }[];
+  early_checks: number;
+  early_answered: number;
+}
+
 // ---- alerts (src/seniorsafe/alerts/schemas.py; live payloads are alerts.lifecycle.alert_payload)
 
 export type AlertStatus = "open" | "acknowledged" | "closed";
@@ -542,6 +550,7 @@ export const api = {
   setSeniorThresholds: (seniorId: string, overrides: ThresholdLayer) =>
     put<SeniorThresholds>(`/seniors/${seniorId}/detection-thresholds`, overrides),
   robotSettings: () => get<RobotSettings>("/organisation/robot-settings"),
+  robotCheckStats: (days = 7) => get<RobotCheckStats>(`/organisation/robot-checks?days=${days}`),
   setRobotSettings: (body: RobotSettings) => put<RobotSettings>("/organisation/robot-settings", body),
   // robots and video (src/seniorsafe/robots/api.py, src/seniorsafe/webrtc/api.py)
   iceServers: () => get<{ iceServers: RTCIceServer[]; ttl: number }>("/webrtc/ice-servers"),

@@ -305,6 +305,8 @@ const ko = {
   "robot.settings": "로봇 안전 확인",
   "robot.autoDispatch": "위험 알림 시 로봇 자동 출동",
   "robot.earlyCheck": "주의 알림에도 로봇 조기 확인",
+  "robot.earlyStats": "지난 {days}일: 조기 확인 {n}회, 어르신 응답 {answered}회 ({pct}%) — 응답이 없었던 확인은 모두 위험 경보가 되었습니다",
+  "robot.earlyStatsNone": "지난 {days}일 동안 조기 확인이 없었습니다",
   "robot.earlyCheckHint": "주의 단계에서 로봇이 먼저 조용히 확인합니다. 응답하면 아무에게도 전화하지 않고, 응답이 없으면 즉시 위험 경보가 됩니다. 같은 정지 시간의 다음 확인은 점점 간격이 길어집니다.",
 } as const;
 
@@ -612,6 +614,8 @@ const en: Record<Key, string> = {
   "robot.settings": "Robot safety check",
   "robot.autoDispatch": "Send the robot automatically on a danger alert",
   "robot.earlyCheck": "Send the robot early on a caution alert",
+  "robot.earlyStats": "Last {days} days: {n} early checks, {answered} answered by the resident ({pct} %) — every unanswered one became a danger alert",
+  "robot.earlyStatsNone": "No early checks in the last {days} days",
   "robot.earlyCheckHint": "The robot checks quietly at the caution stage: an answer phones nobody, no answer makes it a danger alert at once. Further checks of the same stillness come further apart.",
 };
 

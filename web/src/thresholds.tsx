@@ -2,7 +2,7 @@
 // the robot safety-check preferences. PUT replaces a layer: an empty field sends no override, so the layer
 // below (organisation, then the built-in default) applies. Loaded lazily with the screens that use it.
 import { useState, type FormEvent } from "react";
-import { api, ApiError, type OrgThresholds, type RobotSettings, type SeniorThresholds, type ThresholdLayer } from "./api";
+import { api, ApiError, type OrgThresholds, type RobotCheckStats, type RobotSettings, type SeniorThresholds, type ThresholdLayer } from "./api";
 import { useI18n, type Key } from "./i18n";
 import { Section, Show, useLoad } from "./ui";
 
@@ -238,11 +238,34 @@ export function RobotSettingsSection() {
               <label htmlFor="robot-early">{t("robot.earlyCheck")}</label>
             </div>
             <p className="muted small" id="robot-early-hint">{t("robot.earlyCheckHint")}</p>
+            <EarlyCheckStats />
             <SaveFeedback error={error} saved={saved} />
           </div>
         )}
       </Show>
     </Section>
+  );
+}
+
+/** How many early checks of the last 7 days the residents answered: each unanswered one paged staff as danger. */
+function EarlyCheckStats() {
+  const { t } = useI18n();
+  const [stats] = useLoad(() => api.robotCheckStats(7), []);
+  if (stats.state !== "ok") return null; // a secondary figure: the switches work without it
+  const s: RobotCheckStats = stats.data;
+  const text =
+    s.early_checks === 0
+      ? t("robot.earlyStatsNone", { days: s.days })
+      : t("robot.earlyStats", {
+          days: s.days,
+          n: s.early_checks,
+          answered: s.early_answered,
+          pct: Math.round((100 * s.early_answered) / s.early_checks),
+        });
+  return (
+    <p className="small" data-testid="early-check-stats">
+      {text}
+    </p>
   );
 }
 

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
 from seniorsafe.deps import AdminUser, CurrentUser, Session, StaffUser, State, client_ip
@@ -73,6 +73,26 @@ async def list_commands(robot_id: DeviceId, principal: CurrentUser, session: Ses
 async def get_status(robot_id: DeviceId, principal: CurrentUser, session: Session) -> StatusOut | None:
     status = await service.get_status(session, principal, robot_id)
     return StatusOut.model_validate(status) if status else None
+
+
+class CheckCount(BaseModel):
+    source: str = Field(description="auto (danger alert) | early_check (caution alert) | staff")
+    outcome: str = Field(description="responded | no_response | not_found | failed | timed_out")
+    count: int
+
+
+class CheckStats(BaseModel):
+    days: int
+    checks: list[CheckCount]
+    early_checks: int = Field(description="early checks that reported back")
+    early_answered: int = Field(description="of those, how many the resident answered (each other one paged danger)")
+
+
+@router.get("/organisation/robot-checks", response_model=CheckStats,
+            summary="The organisation's robot safety checks of the last days by source and outcome (admins)")
+async def get_check_stats(principal: AdminUser, session: Session,
+                          days: int = Query(7, ge=1, le=90, description="how many days back")) -> dict[str, Any]:
+    return await service.check_stats(session, principal, days)
 
 
 @router.get("/organisation/robot-settings", response_model=RobotSettings,

@@ -8,11 +8,12 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import String, cast, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from seniorsafe.accounts.security import Principal
+from seniorsafe.alerts.models import AlertEvent
 from seniorsafe.audit.service import record
 from seniorsafe.bus import Bus
 from seniorsafe.config import Settings
@@ -176,3 +177,28 @@ def status_payload(status: RobotStatus | Status, robot: Robot) -> dict[str, Any]
     state = status.state if isinstance(status.state, str) else status.state.value
     return {"robot_id": robot.id, "home_id": str(robot.home_id), "state": state, "battery": status.battery,
             "room": status.room, "ts": _now().isoformat()}
+
+
+async def check_outcome_counts(session: AsyncSession, org_id: uuid.UUID | None,
+                               days: float) -> list[tuple[str, str, int]]:
+    """(source, outcome, count) of the safety checks that reported back in the last ``days``, for one organisation
+    (or all, for the operators' metrics): source auto | early_check | staff, outcome as on the alert timeline
+    (robots/safety.py ``outcome_of``: responded, no_response, not_found, failed, timed_out)."""
+    outcome = AlertEvent.details["outcome"].astext
+    query = (select(RobotCommand.source, outcome, func.count())
+             .join(RobotCommand, cast(RobotCommand.id, String) == AlertEvent.details["command_id"].astext)
+             .where(AlertEvent.type == "robot_result", AlertEvent.at > _now() - timedelta(days=days))
+             .group_by(RobotCommand.source, outcome).order_by(RobotCommand.source, outcome))
+    if org_id is not None:
+        query = query.where(RobotCommand.org_id == org_id)
+    return [(str(src), str(out), int(n)) for src, out, n in (await session.execute(query)).all()]
+
+
+async def check_stats(session: AsyncSession, principal: Principal, days: int) -> dict[str, Any]:
+    """The caller's organisation's safety checks of the last ``days`` (admins: the policy page shows how many early
+    checks the residents answered, the rate the early check's danger pages depend on)."""
+    rows = await check_outcome_counts(session, principal.org_id, days)
+    early = [(outcome, n) for source, outcome, n in rows if source == "early_check"]
+    return {"days": days, "checks": [{"source": src, "outcome": out, "count": n} for src, out, n in rows],
+            "early_checks": sum(n for _, n in early),
+            "early_answered": sum(n for outcome, n in early if outcome == "responded")}
