@@ -19,7 +19,8 @@ DOCS: dict[str, str] = {
     "low_battery_pct": "device rule: caution for a sensor battery below this level (%)",
     "inactivity_caution_per_day": "inactivity sensitivity (caution): how many false alarms a day the personal model "
                                   "may raise for one resident, expected at their own pace of life; smaller = fewer, "
-                                  "later alerts (more than 0, at most 1)",
+                                  "later alerts; with the robot's early check on, about the robot's visits a day "
+                                  "(more than 0, at most 1)",
     "inactivity_danger_per_day": "inactivity sensitivity (danger): as inactivity_caution_per_day for the danger level "
                                  "(more than 0, at most 1)",
     "inactivity_caution_floor_min": "never an inactivity caution before this much stillness (minutes)",
