@@ -17,6 +17,8 @@ Protocol (documented in docs/detection.md):
   shows it as "communication lost"). Alerts opened (or reaching danger) inside such a gap are
   reported separately (``in_recording_gaps``), not counted as false alarms, and the gap's time is not
   counted as evaluation days. Silences shorter than that always count, whatever their cause.
+- The robot's early check (``early_check_scenario``): every caution sends the robot; a fallen resident does not
+  answer (danger when the check ends), a resident who is fine does (the alert closes, the clock restarts).
 """
 
 from __future__ import annotations
