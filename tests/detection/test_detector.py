@@ -109,7 +109,23 @@ def test_door_by_day_is_being_away_not_an_alarm(model: PersonalModel) -> None:
     d.on_event(Event(t - 120, "m_kitchen", 1))
     d.on_event(Event(t, "front", 1))
     d.on_event(Event(t + 5, "front", 0))
-    assert run_until(d, t + 8 * 3600) == []
+    assert run_until(d, t + 3 * 3600) == []
+    # no stillness alarm however long; far longer than the resident's usual outings is its own caution
+    assert kinds(run_until(d, t + 8 * 3600)) == [("not_back", "caution")]
+
+
+def test_coming_home_and_then_nothing_is_still_watched(model: PersonalModel) -> None:
+    """The front door again after an outing: probably back. If nothing at all follows inside (a fall in the hall
+    right after coming home), the no-activity rule still runs from the return; no "not back home" then."""
+    d = det(model)
+    t = at(30, 10)
+    d.on_event(Event(t - 120, "m_kitchen", 1))
+    for ev in (Event(t, "front", 1), Event(t + 5, "front", 0), Event(t + 3600, "front", 1),
+               Event(t + 3605, "front", 0)):
+        d.on_event(ev)
+    fired = run_until(d, t + 3600 + 12 * 3600 + 1)
+    assert kinds(fired) == [("no_activity", "danger")]
+    assert fired[0].at == pytest.approx(t + 3600 + 12 * 3600)
 
 
 def test_no_activity_absolute_limit_even_without_model() -> None:
@@ -432,6 +448,39 @@ def test_many_more_night_bathroom_visits_than_usual_raise_a_caution_in_the_morni
         "1 bathroom visit(s) last night: as usual"
     ]
     assert "routine_change" not in d.open
+
+
+def _outing(day: int, leave: float, back: float) -> list[Event]:
+    """A morning at home, out through the front door at ``leave``, back (door, then the kitchen) at ``back``."""
+    out = [Event(at(day, 7.0), "bed", 0), Event(at(day, 7.01), "m_bedroom", 1), Event(at(day, 7.5), "m_kitchen", 1)]
+    out += [Event(at(day, h / 6), "m_living", 1) for h in range(46, int(leave * 6))]
+    out += [Event(at(day, leave), "front", 1), Event(at(day, leave) + 5, "front", 0)]
+    out += [Event(at(day, back), "front", 1), Event(at(day, back) + 5, "front", 0), Event(at(day, back) + 60,
+                                                                                           "m_kitchen", 1)]
+    return out
+
+
+def test_out_far_longer_than_usual_raises_not_back_which_closes_on_return(model: PersonalModel) -> None:
+    assert model.routine["out_trips"] >= 10 and 1.2 <= model.routine["out_trip_p95_h"] <= 1.6
+    d = det(model)
+    usual = _feed(d, _outing(30, 10.0, 11.5))
+    assert not [x for x in usual if x.kind == "not_back"], "a usual outing"
+    fired = _feed(d, _outing(31, 10.0, 16.0))
+    alerts = [x for x in fired if x.kind == "not_back"]
+    assert [(x.action, x.severity) for x in alerts] == [("open", "caution"), ("close", "caution")]
+    expected = at(31, 10.0) + model.routine["out_trip_p95_h"] * 3600 + Thresholds().away_margin_min * 60
+    assert alerts[0].at == pytest.approx(expected, abs=1)
+    assert "not back home: out since 10:00" in alerts[0].evidence and "back within 1 h" in alerts[0].evidence
+    assert "back home" in alerts[1].evidence and alerts[1].at == pytest.approx(at(31, 16.0) + 60)
+    # no inactivity/no-activity alarm while out: being away is recognised
+    assert not [x for x in fired if x.kind in STILLNESS_KINDS and at(31, 10.0) < x.at < at(31, 16.0)]
+
+
+def test_not_back_needs_enough_outings_and_follows_the_margin(model: PersonalModel) -> None:
+    young = PersonalModel.fit(synthetic_days(9), sensors(), TZ)  # 4 outings
+    assert not [x for x in _feed(det(young), _outing(30, 10.0, 20.0)) if x.kind == "not_back"]
+    wide = det(model, away_margin_min=600)
+    assert not [x for x in _feed(wide, _outing(31, 10.0, 16.0)) if x.kind == "not_back"]
 
 
 def test_routine_changes_marked_false_alarms_widen_that_check_only() -> None:

@@ -31,6 +31,7 @@ export const THRESHOLD_FIELDS: FieldDef[] = [
   { name: "late_wakeup_margin_min", unit: "min", main: false },
   { name: "meal_margin_min", unit: "min", main: false },
   { name: "night_bathroom_extra", unit: "visits", main: false },
+  { name: "away_margin_min", unit: "min", main: false },
   { name: "young_model_days", unit: "days", main: false },
   { name: "low_battery_pct", unit: "pct", main: false },
 ];

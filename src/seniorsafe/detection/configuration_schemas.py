@@ -34,6 +34,8 @@ DOCS: dict[str, str] = {
                        "by which the resident uses it on 19 days out of 20 (minutes)",
     "night_bathroom_extra": "routine change: caution when one night has at least this many more bathroom visits "
                             "than the resident's usual (their 90th percentile of nights), and at least 3 (visits)",
+    "away_margin_min": "not back home: caution when the resident has been out (through the front door) this long "
+                       "beyond their longest usual outing, the 95th percentile of their outings (minutes)",
     "young_model_days": "a personal model with fewer days of data is reported as still learning (days)",
     "use_personal_model": "use the resident's personal model (false: fixed rules and population priors only)",
 }
@@ -65,6 +67,7 @@ class ThresholdValues(BaseModel):
     late_wakeup_margin_min: float = _doc("late_wakeup_margin_min")
     meal_margin_min: float = _doc("meal_margin_min")
     night_bathroom_extra: float = _doc("night_bathroom_extra")
+    away_margin_min: float = _doc("away_margin_min")
     young_model_days: int = _doc("young_model_days")
     use_personal_model: bool = _doc("use_personal_model")
 
@@ -91,6 +94,7 @@ class ThresholdOverrides(BaseModel):
     late_wakeup_margin_min: float | None = _opt("late_wakeup_margin_min")
     meal_margin_min: float | None = _opt("meal_margin_min")
     night_bathroom_extra: float | None = _opt("night_bathroom_extra")
+    away_margin_min: float | None = _opt("away_margin_min")
     young_model_days: int | None = _opt("young_model_days")
     use_personal_model: bool | None = _opt("use_personal_model")
 

@@ -88,6 +88,7 @@ class HomeDetector:
         self.live_ts = -INF
         self.late_events = 0
         self._out_since: float | None = None
+        self._back_in = False  # a door after being out: probably back, no activity inside seen yet
         self._up_local = -INF  # local time of the last activity outside bedroom/bathroom/hall
         self._wet_watched = {
             s.room for s in self.sensors.values() if s.kind in ("motion", "presence") and s.room in WET_ROOMS
@@ -97,7 +98,7 @@ class HomeDetector:
         # deadlines (epoch seconds)
         self._caution_at = self._danger_at = self._bath_at = self._noact_at = INF
         self._night_at = self._routine_at = self._wake_at = INF
-        self._meal_at = INF
+        self._meal_at = self._away_at = INF
         self._next = INF
         # routine-change state (local days / seconds)
         self._kitchen_day = self._meal_day = -1
@@ -174,9 +175,13 @@ class HomeDetector:
         if act is None:
             return
         thr = self.thresholds
-        if self._out_since is not None:  # away: only the night-exit wait runs, counted from the door
+        if self._out_since is not None:  # away: the night-exit and not-back waits run, counted from the door
             if self._night_at < INF and "night_exit" not in self.open:
                 self._night_at = self._out_since + thr.night_exit_return_min * 60.0
+            if self._back_in:
+                self._noact_at = self._out_since + thr.no_activity_hours * 3600.0
+            else:
+                self._arm_away(self._out_since)
         else:
             up_local = self._up_local
             self._arm_home_deadlines(act)
@@ -320,20 +325,26 @@ class HomeDetector:
                 out.extend(self._close(kind, ts, f"activity again: {describe_context(act.key, self.sensors)}"))
         thr = self.thresholds
         if act.exterior:
-            self._clear_home_deadlines()  # away: only the night-exit wait runs
+            self._clear_home_deadlines()  # away: only the night-exit and not-back waits run
             if self._out_since is None:
-                self._out_since = ts
+                self._out_since, self._back_in = ts, False
                 if thr.is_night(self.clock.hour(ts)):
                     self._night_at = ts + thr.night_exit_return_min * 60.0
+                self._arm_away(ts)
             elif ts - self._out_since > DOOR_PASSAGE_S:
                 self._out_since = ts  # coming back in: wait for activity inside
+                self._back_in, self._away_at = True, INF
+            if self._back_in:  # the outing is over; if nothing at all follows, the no-activity rule still runs
+                self._noact_at = self._out_since + thr.no_activity_hours * 3600.0
         else:
             if self._out_since is not None:
                 self._add_time_out(self._out_since, ts)
-            self._out_since = None
-            self._night_at = INF
+            self._out_since, self._back_in = None, False
+            self._night_at = self._away_at = INF
             if "night_exit" in self.open:
                 out.extend(self._close("night_exit", ts, "activity inside the home again"))
+            if "not_back" in self.open:
+                out.extend(self._close("not_back", ts, f"back home: activity inside at {self._clock_str(ts)}"))
             self._arm_home_deadlines(act)
             out.extend(self._track_routine(act))
         self.last = act
@@ -489,9 +500,34 @@ class HomeDetector:
             return _EMPTY
         return self._close("routine_change", at, evidence)
 
+    def _arm_away(self, since: float) -> None:
+        """Out through the front door at ``since``: when to ask whether the resident is back (their longest usual
+        outing, the 95th percentile, plus ``away_margin_min``; none until enough outings are known)."""
+        routine = self._routine_model("out_trips")
+        usual = routine.get("out_trip_p95_h") if routine else None
+        if usual is None or "not_back" in self.open:
+            self._away_at = INF
+            return
+        self._away_at = since + float(usual) * 3600.0 + self.thresholds.away_margin_min * 60.0
+
+    def _not_back(self, now: float) -> list[AlertDecision]:
+        self._away_at = INF
+        since = self._out_since
+        routine = self._routine_model("out_trips")
+        if since is None or routine is None:
+            return _EMPTY
+        usual = float(routine["out_trip_p95_h"]) * 3600.0
+        text = (
+            f"not back home: out since {self._day_clock_str(since, now)} ({format_duration(now - since)}, front "
+            f"door); "
+            f"on 19 outings out of 20 the resident is back within {format_duration(usual)}"
+        ) + self._model_note()
+        return self._raise("not_back", "caution", "entrance", text, now, {"out_since": since, "usual_max_s": usual})
+
     def _update_next(self) -> None:
         self._next = min(
             self._meal_at,
+            self._away_at,
             self._caution_at,
             self._danger_at,
             self._bath_at,
@@ -561,6 +597,8 @@ class HomeDetector:
                 self._wake_at = INF
             if now >= self._meal_at:
                 out.extend(self._meal_check(now))
+            if now >= self._away_at:
+                out.extend(self._not_back(now))
         else:
             self._night_at = INF
         self._update_next()
@@ -691,6 +729,12 @@ class HomeDetector:
 
     def _clock_str(self, ts: float) -> str:
         return datetime.fromtimestamp(ts, UTC).astimezone(self.clock.tz).strftime("%H:%M")
+
+    def _day_clock_str(self, ts: float, now: float) -> str:
+        """``14:05``, or ``Sat 14:05`` when ``ts`` is on another local day than ``now``."""
+        local = datetime.fromtimestamp(ts, UTC).astimezone(self.clock.tz)
+        same_day = local.date() == datetime.fromtimestamp(now, UTC).astimezone(self.clock.tz).date()
+        return local.strftime("%H:%M" if same_day else "%a %H:%M")
 
 
 def _backed_off(caution: float, danger: float, still_for: float) -> tuple[float, float]:

@@ -68,10 +68,11 @@ log = logging.getLogger(__name__)
 HEARTBEAT_SECONDS = 1.0  # how often a running detector refreshes its heartbeat key (expires after 60 s)
 
 #: alerts that only mean "no sensor saw anything": a communication problem while the hub is offline
-SILENCE_KINDS = frozenset({"inactivity", "no_activity", "routine_deviation", "routine_change"})
+SILENCE_KINDS = frozenset({"inactivity", "no_activity", "routine_deviation", "routine_change", "not_back"})
 #: kinds whose condition the rebuilt state shows after a restart, so an open one it does not show has ended; other
-#: open kinds are adopted as they are: button, smoke, gas (they wait for staff) and routine_change (checked once a
-#: day or night, maybe before the rebuilt window; the detector still closes it when its condition ends)
+#: open kinds are adopted as they are: button, smoke, gas (they wait for staff), routine_change (checked once a
+#: day or night, maybe before the rebuilt window) and not_back (the outing may have begun before it); the detector
+#: still closes them when their condition ends
 AUTO_CLOSING = frozenset({*CLOSE_ON_ACTIVITY, "water_leak", "night_exit", "device_fault", "model_fault"})
 #: resolutions of a stillness alert that say the resident was seen fine (by staff, a call or the robot)
 FOUND_FINE = frozenset({"resident_fine", "false_alarm"})

@@ -46,6 +46,7 @@ ALERT_KINDS: tuple[str, ...] = (
     "inactivity",
     "routine_deviation",
     "routine_change",
+    "not_back",
     "emergency_button",
     "smoke",
     "gas",

@@ -608,7 +608,8 @@ def _routine_stats(fitter: ModelFitter, ts: np.ndarray) -> tuple[dict[str, Any],
     exterior = np.asarray(fitter.a_exterior[first:], dtype=bool)
     out_by_day = np.zeros(n_days_span)
     gaps = np.diff(local)
-    for i in np.nonzero(exterior[:-1] & (gaps > AWAY_MIN_S))[0]:
+    trips = np.nonzero(exterior[:-1] & (gaps > AWAY_MIN_S))[0]
+    for i in trips:
         start, end = local[i], local[i + 1]
         h0, h1 = int(start // 3600), int(end // 3600)
         for hh in range(h0 + 1, h1):  # full hours inside the absence
@@ -632,6 +633,9 @@ def _routine_stats(fitter: ModelFitter, ts: np.ndarray) -> tuple[dict[str, Any],
     p_active = np.clip(p_active, 0.01, 0.99)
     routine = _daily_routine(fitter, first, local, day, first_day, n_days_span, out_by_day)
     routine["active_hours_by_hour"] = [round(float(x), 3) for x in p_active[:, 0]]
+    # outings through the exterior door (the "not back home" caution compares the one under way with them)
+    routine["out_trips"] = int(trips.size)
+    routine["out_trip_p95_h"] = round(float(np.quantile(gaps[trips], 0.95)) / 3600.0, 2) if trips.size else None
     return routine, p_active, days_with_data
 
 

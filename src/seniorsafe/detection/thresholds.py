@@ -47,6 +47,9 @@ class Thresholds:
     #: routine change: caution when the bathroom visits of one night (23:30-05:00) are at least this many above
     #: the resident's usual (their 90th percentile of nights), and at least 3
     night_bathroom_extra: float = 2.0
+    #: not back home: caution when out through the front door this long beyond the resident's longest usual
+    #: outing (the 95th percentile of their outings)
+    away_margin_min: float = 120.0
     #: a model with fewer days of personal data than this is reported as "still learning"
     young_model_days: int = 14
     #: model enabled (False: rules + population priors only)
