@@ -15,6 +15,7 @@ from seniorsafe.alerts.models import Alert, AlertEvent, Outcome, Severity
 from seniorsafe.deps import AppState
 from seniorsafe.monitoring import render_metrics
 from seniorsafe.robots.models import RobotCommand
+from seniorsafe.robots.safety import wants_check
 from seniorsafe.webrtc.models import VideoSession
 from tests.conftest import Org
 from tests.robots.helpers import RobotHome, wait_for
@@ -170,3 +171,17 @@ async def test_early_check_on_caution(home: RobotHome, dispatcher: Any, start_si
     assert (await client.get("/api/v1/organisation/robot-checks", headers=org.h(org.staff1))).status_code == 403
     bad = await client.get("/api/v1/organisation/robot-checks?days=0", headers=org.h(org.admin))
     assert bad.status_code == 422 and bad.headers["content-type"].startswith("application/problem+json")
+
+
+def test_no_check_is_sent_for_a_resident_who_is_out() -> None:
+    """`not_back`: the resident went out and has not come back; the robot would only find an empty home, and its
+    "not found" would page danger. Every other caution about the resident still sends it (early check on)."""
+    prefs = {"auto_dispatch": True, "early_check": True}
+
+    def opened(kind: str) -> dict[str, Any]:
+        return {"event": "alert.opened", "org_id": str(uuid.uuid4()),
+                "data": {"category": "resident", "kind": kind, "severity": "caution", "status": "open"}}
+
+    assert wants_check(opened("inactivity"), prefs) == "early_check"
+    assert wants_check(opened("routine_change"), prefs) == "early_check"
+    assert wants_check(opened("not_back"), prefs) is None

@@ -60,6 +60,9 @@ ALERT_KINDS: tuple[str, ...] = (
 #: alerts about the system, not the resident (category "device"): they neither raise the resident's risk level
 #: nor send the robot to check on them, and the evaluation does not count them as false alarms
 HEALTH_KINDS = frozenset({"model_fault", "device_fault"})
+#: alerts about a resident who is out of the home: the robot's check would only find an empty home (and a
+#: "not found" would page danger), so no check is sent for them
+AWAY_KINDS = frozenset({"not_back"})
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,7 +21,7 @@ from tqdm import tqdm
 
 from .activity import LocalClock
 from .detector import STILLNESS_KINDS, HomeDetector
-from .events import HEALTH_KINDS, AlertDecision, Event, SensorInfo
+from .events import AWAY_KINDS, HEALTH_KINDS, AlertDecision, Event, SensorInfo
 from .formats import read_events_csv, read_sensors_json
 from .personal import ModelFitter, PersonalModel
 from .thresholds import Thresholds
@@ -106,7 +106,7 @@ class EarlyCheck:
                 self._opened.pop(d.kind, None)
             elif d.action == "open":
                 self._opened[d.kind] = d.at
-                if d.severity == "caution" and d.kind not in HEALTH_KINDS:
+                if d.severity == "caution" and d.kind not in HEALTH_KINDS | AWAY_KINDS:
                     self.due.append((d.at + self.after_s(d.room), d.kind, d.at))
                     self.due.sort()
                     self.sent.append(d.at)

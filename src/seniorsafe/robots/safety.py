@@ -29,6 +29,7 @@ from seniorsafe.alerts.lifecycle import (
 )
 from seniorsafe.alerts.models import Alert, Outcome, Severity
 from seniorsafe.deps import AppState
+from seniorsafe.detection.events import AWAY_KINDS
 from seniorsafe.homes.models import Home, Robot
 from seniorsafe.robots import service
 from seniorsafe.robots.models import RobotCommand
@@ -56,8 +57,8 @@ async def robot_settings(session: AsyncSession, org_id: uuid.UUID) -> dict[str, 
 def wants_check(body: dict[str, Any], prefs: dict[str, Any]) -> str | None:
     """'auto' / 'early_check' when this bus event should send the robot, else None."""
     data = body.get("data") or {}
-    if data.get("category") != "resident" or data.get("status") == "closed":
-        return None
+    if data.get("category") != "resident" or data.get("status") == "closed" or data.get("kind") in AWAY_KINDS:
+        return None  # a resident who is out: the robot would only find an empty home
     if data.get("severity") == "danger" and body.get("event") in ("alert.opened", "alert.escalated"):
         return "auto" if prefs["auto_dispatch"] else None
     if data.get("severity") == "caution" and body.get("event") == "alert.opened":
