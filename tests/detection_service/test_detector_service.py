@@ -173,6 +173,34 @@ async def test_a_routine_change_survives_a_detector_restart(client: httpx.AsyncC
         await restarted.close()
 
 
+async def test_a_not_back_alert_survives_a_restart_and_closes_on_return(client: httpx.AsyncClient, state: AppState,
+                                                                         det_orgs: list[Org]) -> None:
+    """An outing may have begun before the 24 h a restarted detector replays: the open "not back home" caution is
+    adopted (not closed as "ended while restarting") and closes when the resident is sensed inside again."""
+    org = det_orgs[0]
+    hub = await new_home(client, org)
+    now = time.time()
+    await send(state, hub, [("pir-kitchen", True, now - 60)])
+    async with state.db.sessions() as session:
+        await apply_decision(session, state.bus, org_id=org.id, senior_id=uuid.UUID(hub.senior_id),
+                             home_id=uuid.UUID(hub.home_id),
+                             decision=Decision("open", "not_back", "caution", "entrance",
+                                               "not back home: out since Sat 11:36", now - 30, {"out_since": 0}))
+    restarted = DetectorService(state.db, state.bus, state.storage,
+                                DetectorConfig(name=f"t-{uuid.uuid4().hex[:8]}", lease_s=5, tick_s=0.2))
+    await restarted.start()
+    try:
+        assert "not_back" in restarted.homes[uuid.UUID(hub.home_id)].det.open
+        [alert] = await alerts_of(state, hub.senior_id, "not_back")
+        assert alert.status is not AlertStatus.closed
+        await send(state, hub, [("pir-living", True, time.time())])
+        await drain(restarted)
+        [alert] = await alerts_of(state, hub.senior_id, "not_back")
+        assert alert.status is AlertStatus.closed and alert.outcome is Outcome.auto_cleared
+    finally:
+        await restarted.close()
+
+
 async def test_a_failing_sensor_is_a_device_alert_not_the_residents_risk(client: httpx.AsyncClient,
                                                                          state: AppState, det_orgs: list[Org]) -> None:
     """A flat battery or a faulty sensor (`device_fault`) is about the equipment: category `device`, so it neither
