@@ -178,10 +178,7 @@ class HomeDetector:
         if self._out_since is not None:  # away: the night-exit and not-back waits run, counted from the door
             if self._night_at < INF and "night_exit" not in self.open:
                 self._night_at = self._out_since + thr.night_exit_return_min * 60.0
-            if self._back_in:
-                self._noact_at = self._out_since + thr.no_activity_hours * 3600.0
-            else:
-                self._arm_away(self._out_since)
+            self._arm_out_deadlines()
         else:
             up_local = self._up_local
             self._arm_home_deadlines(act)
@@ -330,12 +327,9 @@ class HomeDetector:
                 self._out_since, self._back_in = ts, False
                 if thr.is_night(self.clock.hour(ts)):
                     self._night_at = ts + thr.night_exit_return_min * 60.0
-                self._arm_away(ts)
             elif ts - self._out_since > DOOR_PASSAGE_S:
-                self._out_since = ts  # coming back in: wait for activity inside
-                self._back_in, self._away_at = True, INF
-            if self._back_in:  # the outing is over; if nothing at all follows, the no-activity rule still runs
-                self._noact_at = self._out_since + thr.no_activity_hours * 3600.0
+                self._out_since, self._back_in = ts, True  # coming back in: wait for activity inside
+            self._arm_out_deadlines()
         else:
             if self._out_since is not None:
                 self._add_time_out(self._out_since, ts)
@@ -500,9 +494,16 @@ class HomeDetector:
             return _EMPTY
         return self._close("routine_change", at, evidence)
 
-    def _arm_away(self, since: float) -> None:
-        """Out through the front door at ``since``: when to ask whether the resident is back (their longest usual
-        outing, the 95th percentile, plus ``away_margin_min``; none until enough outings are known)."""
+    def _arm_out_deadlines(self) -> None:
+        """While out since ``_out_since``: when to ask whether the resident is back (their longest usual outing,
+        the 95th percentile, plus ``away_margin_min``; none until enough outings are known). After a door that
+        looks like coming back in, the outing is over: if nothing at all follows, the no-activity rule runs."""
+        since = self._out_since
+        assert since is not None
+        if self._back_in:
+            self._away_at = INF
+            self._noact_at = since + self.thresholds.no_activity_hours * 3600.0
+            return
         routine = self._routine_model("out_trips")
         usual = routine.get("out_trip_p95_h") if routine else None
         if usual is None or "not_back" in self.open:
@@ -518,9 +519,8 @@ class HomeDetector:
             return _EMPTY
         usual = float(routine["out_trip_p95_h"]) * 3600.0
         text = (
-            f"not back home: out since {self._day_clock_str(since, now)} ({format_duration(now - since)}, front "
-            f"door); "
-            f"on 19 outings out of 20 the resident is back within {format_duration(usual)}"
+            f"not back home: out since {self._day_clock_str(since, now)} ({format_duration(now - since)}, "
+            f"front door); on 19 outings out of 20 the resident is back within {format_duration(usual)}"
         ) + self._model_note()
         return self._raise("not_back", "caution", "entrance", text, now, {"out_since": since, "usual_max_s": usual})
 

@@ -27,6 +27,8 @@ from .personal import ModelFitter, PersonalModel
 from .thresholds import Thresholds
 
 RETRAIN_HOUR = 3.0
+#: cautions the robot is not sent for: about the system, or about a resident who is out (robots/safety.py)
+_NO_CHECK_KINDS = HEALTH_KINDS | AWAY_KINDS
 
 
 @dataclass
@@ -106,7 +108,7 @@ class EarlyCheck:
                 self._opened.pop(d.kind, None)
             elif d.action == "open":
                 self._opened[d.kind] = d.at
-                if d.severity == "caution" and d.kind not in HEALTH_KINDS | AWAY_KINDS:
+                if d.severity == "caution" and d.kind not in _NO_CHECK_KINDS:
                     self.due.append((d.at + self.after_s(d.room), d.kind, d.at))
                     self.due.sort()
                     self.sent.append(d.at)
@@ -177,17 +179,15 @@ def run_detector(
             if early_check is not None:
                 early_check.observe(decisions)
 
-    def check_due() -> float:
-        return early_check.next_due if early_check is not None else math.inf
-
     bar = tqdm(total=len(events), unit="ev", disable=not progress, mininterval=0.5, leave=False)
     for i, ev in enumerate(events):
         while True:
             deadline = det.next_deadline
-            if min(deadline, retrain_at, check_due()) > ev.ts:
+            check_due = early_check.next_due if early_check is not None else math.inf
+            if min(deadline, retrain_at, check_due) > ev.ts:
                 break
-            if early_check is not None and early_check.next_due <= min(deadline, retrain_at):
-                emit(det.on_tick(early_check.next_due))
+            if early_check is not None and check_due <= min(deadline, retrain_at):
+                emit(det.on_tick(check_due))
                 emit(early_check.answer(det))
             elif retrain_at <= deadline:
                 day = clock.day(retrain_at)
