@@ -18,6 +18,7 @@ from seniorsafe.seniors.models import RiskLevel, Senior
 from seniorsafe.telemetry.live import stream_key
 from tests.conftest import Org
 from tests.detection_service.conftest import alerts_of, daytime_home, drain, new_home, send
+from tests.telemetry.conftest import HubFixture
 
 
 async def risk_of(state: AppState, senior_id: str) -> RiskLevel:
@@ -146,24 +147,29 @@ async def test_a_stillness_resolved_as_fine_restarts_the_detectors_clock(
     assert "since the resident was found fine at" in fresh.evidence
 
 
+async def _restart_with_an_open_alert(client: httpx.AsyncClient, state: AppState, org: Org,
+                                     decision: Decision) -> tuple[HubFixture, DetectorService]:
+    """A home with recent activity and an open detector alert in the database, then a fresh detector started."""
+    hub = await new_home(client, org)
+    await send(state, hub, [("pir-kitchen", True, time.time() - 60)])
+    async with state.db.sessions() as session:
+        await apply_decision(session, state.bus, org_id=org.id, senior_id=uuid.UUID(hub.senior_id),
+                             home_id=uuid.UUID(hub.home_id), decision=decision)
+    restarted = DetectorService(state.db, state.bus, state.storage,
+                                DetectorConfig(name=f"t-{uuid.uuid4().hex[:8]}", lease_s=5, tick_s=0.2))
+    await restarted.start()
+    return hub, restarted
+
+
 async def test_a_routine_change_survives_a_detector_restart(client: httpx.AsyncClient, state: AppState,
                                                            det_orgs: list[Org]) -> None:
     """A night-bathroom caution is checked once a morning, maybe before the 24 h a restarted detector replays:
     the restart adopts the open alert (the detector still closes it when a night is normal) instead of
     closing it as "the condition ended"."""
-    org = det_orgs[0]
-    hub = await new_home(client, org)
-    now = time.time()
-    await send(state, hub, [("pir-kitchen", True, now - 60)])
-    async with state.db.sessions() as session:
-        await apply_decision(session, state.bus, org_id=org.id, senior_id=uuid.UUID(hub.senior_id),
-                             home_id=uuid.UUID(hub.home_id),
-                             decision=Decision("open", "routine_change", "caution", "bathroom",
-                                               "4 bathroom visits last night", now - 30 * 3600,
-                                               {"reason": "night_bathroom", "visits": 4}))
-    restarted = DetectorService(state.db, state.bus, state.storage,
-                                DetectorConfig(name=f"t-{uuid.uuid4().hex[:8]}", lease_s=5, tick_s=0.2))
-    await restarted.start()
+    hub, restarted = await _restart_with_an_open_alert(
+        client, state, det_orgs[0], Decision("open", "routine_change", "caution", "bathroom",
+                                             "4 bathroom visits last night", time.time() - 30 * 3600,
+                                             {"reason": "night_bathroom", "visits": 4}))
     try:
         home = restarted.homes[uuid.UUID(hub.home_id)]
         assert home.det.open["routine_change"].details["reason"] == "night_bathroom"
@@ -177,18 +183,10 @@ async def test_a_not_back_alert_survives_a_restart_and_closes_on_return(client: 
                                                                          det_orgs: list[Org]) -> None:
     """An outing may have begun before the 24 h a restarted detector replays: the open "not back home" caution is
     adopted (not closed as "ended while restarting") and closes when the resident is sensed inside again."""
-    org = det_orgs[0]
-    hub = await new_home(client, org)
-    now = time.time()
-    await send(state, hub, [("pir-kitchen", True, now - 60)])
-    async with state.db.sessions() as session:
-        await apply_decision(session, state.bus, org_id=org.id, senior_id=uuid.UUID(hub.senior_id),
-                             home_id=uuid.UUID(hub.home_id),
-                             decision=Decision("open", "not_back", "caution", "entrance",
-                                               "not back home: out since Sat 11:36", now - 30, {"out_since": 0}))
-    restarted = DetectorService(state.db, state.bus, state.storage,
-                                DetectorConfig(name=f"t-{uuid.uuid4().hex[:8]}", lease_s=5, tick_s=0.2))
-    await restarted.start()
+    hub, restarted = await _restart_with_an_open_alert(
+        client, state, det_orgs[0], Decision("open", "not_back", "caution", "entrance",
+                                             "not back home: out since Sat 11:36", time.time() - 30,
+                                             {"out_since": 0}))
     try:
         assert "not_back" in restarted.homes[uuid.UUID(hub.home_id)].det.open
         [alert] = await alerts_of(state, hub.senior_id, "not_back")
