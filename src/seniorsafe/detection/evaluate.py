@@ -380,8 +380,8 @@ def early_check_scenario(
         fall = run_injection(ds, inj, _model_at(models, clock, inj), thr, cfg)
         ttd.append(min(fall.danger, fall.first + duration(fall.room)))
     n_d = sum(fa["danger"].values())
-    checks = sum(1 for t in robot.sent if t >= start and not _in_gap(t, gaps))
-    answered = sum(1 for t in robot.answered if t >= start and not _in_gap(t, gaps))
+    checks, answered = (sum(1 for t in times if t >= start and not _in_gap(t, gaps))
+                        for times in (robot.sent, robot.answered))
     out = _ttd_stats(ttd)
     out.update(
         {
@@ -562,7 +562,7 @@ def early_check_table(report: dict[str, Any], answer_rate: float = 0.9) -> str:
         cells = [
             f"{_pct(e['detected_2h'])} / {_fmt_min(e['median_min'])}; {e['checks_per_day']} checks; danger "
             f"{e['fa_danger_per_day']} ({e['danger_false_alarms']}), {miss} unanswered: "
-            f"{_pages_per_day(e, answer_rate)}"
+            f"{_home_pages_per_day(e, answer_rate)}"
             for e in h["early_check"]
         ]
         rows.append(f"| {h['home']} | " + " | ".join(cells) + " |")
@@ -576,18 +576,22 @@ def early_check_table(report: dict[str, Any], answer_rate: float = 0.9) -> str:
         pooled.append(
             f"caution {c}/day: mean {_pct(float(np.mean([e['detected_2h'] or 0.0 for e in runs])))} ≤ 2 h, "
             f"{checks / days:.2f} checks/day, danger {n_d / days:.3f}/day "
-            f"({(n_d + (1 - answer_rate) * answered) / days:.3f} with {miss} unanswered)"
+            f"({_pages_per_day(n_d / days, answered / days, answer_rate):.3f} with {miss} unanswered)"
         )
     rows.append(f"\nPooled ({round(days, 1)} days): " + "; ".join(pooled) + ".")
     return "\n".join(rows)
 
 
-def _pages_per_day(e: dict[str, Any], answer_rate: float) -> float | None:
+def _pages_per_day(danger_per_day: float, answered_per_day: float, answer_rate: float) -> float:
     """Danger pages a day when a share ``1 - answer_rate`` of the checks that found the resident fine got no
     answer (each such check turns its alert into danger)."""
+    return danger_per_day + (1 - answer_rate) * answered_per_day
+
+
+def _home_pages_per_day(e: dict[str, Any], answer_rate: float) -> float | None:
     if e["fa_danger_per_day"] is None:
         return None
-    return round(e["fa_danger_per_day"] + (1 - answer_rate) * (e["answered_per_day"] or 0.0), 3)
+    return round(_pages_per_day(e["fa_danger_per_day"], e["answered_per_day"] or 0.0, answer_rate), 3)
 
 
 def plot_tradeoff(report: dict[str, Any], path: str | Path) -> None:
