@@ -21,7 +21,7 @@ from seniorsafe.errors import Forbidden, Invalid
 from seniorsafe.homes.models import DeviceStatus, Home, Robot
 from seniorsafe.homes.service import get_visible_robot
 from seniorsafe.robots.models import FINISHED, CommandState, RobotCommand, RobotStatus
-from seniorsafe.robots.protocol import RUN_TIMEOUTS, Ack, Command, CommandType, Status
+from seniorsafe.robots.protocol import RUN_TIMEOUTS, Ack, CheckOutcome, Command, CommandType, Status
 from seniorsafe.storage import Storage
 
 COMMANDS_CHANNEL = "robots:commands"
@@ -201,4 +201,4 @@ async def check_stats(session: AsyncSession, principal: Principal, days: int) ->
     early = [(outcome, n) for source, outcome, n in rows if source == "early_check"]
     return {"days": days, "checks": [{"source": src, "outcome": out, "count": n} for src, out, n in rows],
             "early_checks": sum(n for _, n in early),
-            "early_answered": sum(n for outcome, n in early if outcome == "responded")}
+            "early_answered": sum(n for outcome, n in early if outcome == CheckOutcome.responded.value)}
