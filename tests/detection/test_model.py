@@ -161,3 +161,19 @@ def test_a_bedroom_with_a_bed_sensor_takes_the_active_prior() -> None:
 
     assert PersonalModel.fit(events, with_mat, TZ).metrics["mat_rooms"] == ["bedroom"]
     assert bedroom_limit(with_mat) < 0.6 * bedroom_limit(without_mat)
+
+
+def test_nightly_models_of_the_incremental_fitter_equal_a_fit_on_the_same_history() -> None:
+    """Replay retrains night by night from arrays it only extends; each night's model must be the one a fit on
+    everything so far gives (routine figures, activity pattern, days, pauses)."""
+    events = synthetic_days(70)
+    fitter = personal.ModelFitter(sensors(), TZ)
+    done = 0
+    for day in (3, 20, 61, 70):  # 61 and 70: the 56-day routine window has moved on
+        cut = next((i for i, e in enumerate(events) if e.ts >= at(day, 3.0)), len(events))
+        fitter.add(events[done:cut])
+        done = cut
+        nightly, whole = fitter.model(), PersonalModel.fit(events[:cut], sensors(), TZ)
+        assert nightly.routine == whole.routine and nightly.metrics == whole.metrics
+        assert np.array_equal(nightly.p_active, whole.p_active) and np.array_equal(nightly.counts, whole.counts)
+    assert whole.days == 70 and len(whole.routine["daily"]) == personal.DAILY_DAYS

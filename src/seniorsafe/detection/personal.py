@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import bisect
 import io
-import itertools
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -453,8 +452,8 @@ class ModelFitter:
         self.a_key: list[int] = []
         self.a_room: list[str] = []
         self.a_exterior: list[bool] = []
-        self.a_resting: list[bool] = []
         self.last_ts = -math.inf
+        self._stream = _ActivityArrays()
 
     def add(self, events: Iterable[Event]) -> None:
         """Add events in time order (events older than the last one added are skipped)."""
@@ -492,7 +491,6 @@ class ModelFitter:
         self.a_key.append(kid)
         self.a_room.append(act.room)
         self.a_exterior.append(act.exterior)
-        self.a_resting.append(act.resting)
 
     def _flush_counts(self) -> np.ndarray:
         n_keys = len(self.key_index)
@@ -512,8 +510,9 @@ class ModelFitter:
         counts = self._flush_counts().copy()
         keys = list(self.key_index)
         key_room = [max(v, key=lambda r: v[r]) if v else "@other" for v in self.key_room_votes]
-        ts = np.asarray(self.a_ts, dtype=np.float64)
-        routine, p_active, days = _routine_stats(self, ts)
+        stream = self._stream.update(self)
+        ts = stream.ts
+        routine, p_active, days = _routine_stats(stream)
         factor = np.ones((len(keys), 24, 2))
         used = self._apply_feedback(feedback, factor, p_active, routine)
         metrics = {
@@ -583,20 +582,56 @@ def _routine_change_feedback(reason: str, routine: dict[str, Any]) -> int:
     return 1
 
 
-def _routine_stats(fitter: ModelFitter, ts: np.ndarray) -> tuple[dict[str, Any], np.ndarray, int]:
+#: room codes of the activity arrays (the routine statistics select rooms with numpy masks)
+_ROOM_CODE: dict[str, int] = {r: i for i, r in enumerate(sorted(_ALL_ROOMS))}
+_OTHER_ROOM = _ROOM_CODE["other"]
+_WET_CODES = np.array([_ROOM_CODE[r] for r in sorted(WET_ROOMS)])
+#: rooms whose events do not break the night's rest (getting up to the toilet is still the night)
+_NIGHT_CODES = np.array([_ROOM_CODE[r] for r in ("bedroom", "hall", *sorted(WET_ROOMS))])
+_KITCHEN = _ROOM_CODE["kitchen"]
+
+
+class _ActivityArrays:
+    """The fitter's activity stream as numpy arrays (time, local time, room code, exterior door), extended
+    with the new activities at each ``model()`` only: nightly retraining over a long history stays linear."""
+
+    __slots__ = ("days", "exterior", "local", "room", "ts")
+
+    def __init__(self) -> None:
+        self.ts = np.zeros(0)
+        self.local = np.zeros(0)
+        self.room = np.zeros(0, dtype=np.int64)
+        self.exterior = np.zeros(0, dtype=bool)
+        self.days: set[int] = set()  # local days with at least one activity
+
+    def update(self, fitter: ModelFitter) -> _ActivityArrays:
+        n = self.ts.size
+        if len(fitter.a_ts) == n:
+            return self
+        ts = np.asarray(fitter.a_ts[n:], dtype=np.float64)
+        buckets = (ts // 3600).astype(np.int64)
+        uniq, inverse = np.unique(buckets, return_inverse=True)
+        offsets = np.array([fitter.clock.offset(float(b) * 3600.0) for b in uniq])
+        local = ts + offsets[inverse]
+        rooms = np.fromiter((_ROOM_CODE.get(r, _OTHER_ROOM) for r in fitter.a_room[n:]), np.int64, ts.size)
+        self.ts = np.concatenate([self.ts, ts])
+        self.local = np.concatenate([self.local, local])
+        self.room = np.concatenate([self.room, rooms])
+        self.exterior = np.concatenate([self.exterior, np.asarray(fitter.a_exterior[n:], dtype=bool)])
+        self.days.update(np.unique((local // 86400).astype(np.int64)).tolist())
+        return self
+
+
+def _routine_stats(stream: _ActivityArrays) -> tuple[dict[str, Any], np.ndarray, int]:
     """Daily routine figures and the hour-of-week activity pattern."""
-    clock = fitter.clock
     prior = np.repeat(_prior_p_active()[:, None], 2, axis=1)
+    ts = stream.ts
     if ts.size == 0:
         return {}, prior, 0
-    buckets = (ts // 3600).astype(np.int64)
-    uniq, inverse = np.unique(buckets, return_inverse=True)
-    offsets = np.array([clock.offset(float(b) * 3600.0) for b in uniq])
-    all_days = np.unique(((ts + offsets[inverse]) // 86400).astype(np.int64))
-    days_with_data = int(all_days.size)
+    days_with_data = len(stream.days)
     # the routine describes the recent weeks only (routines change)
     first = int(np.searchsorted(ts, ts[-1] - ROUTINE_WINDOW_DAYS * 86400.0))
-    local = (ts + offsets[inverse])[first:]
+    local = stream.local[first:]
     day = (local // 86400).astype(np.int64)
     hour = ((local % 86400) // 3600).astype(np.int64)
     first_day, last_day = int(day[0]), int(day[-1])
@@ -605,7 +640,7 @@ def _routine_stats(fitter: ModelFitter, ts: np.ndarray) -> tuple[dict[str, Any],
     active = np.zeros((n_days_span, 24), dtype=bool)
     active[day - first_day, hour] = True
     away = np.zeros((n_days_span, 24), dtype=bool)
-    exterior = np.asarray(fitter.a_exterior[first:], dtype=bool)
+    exterior = stream.exterior[first:]
     out_by_day = np.zeros(n_days_span)
     gaps = np.diff(local)
     trips = np.nonzero(exterior[:-1] & (gaps > AWAY_MIN_S))[0]
@@ -631,7 +666,8 @@ def _routine_stats(fitter: ModelFitter, ts: np.ndarray) -> tuple[dict[str, Any],
         n_act = (active[rows] & home[rows]).sum(axis=0).astype(np.float64)
         p_active[:, wk] = (n_act + ROUTINE_PRIOR_DAYS * prior[:, wk]) / (n_home + ROUTINE_PRIOR_DAYS)
     p_active = np.clip(p_active, 0.01, 0.99)
-    routine = _daily_routine(fitter, first, local, day, first_day, n_days_span, out_by_day)
+    window = _Window(local, day, stream.room[first:], exterior, first_day, n_days_span)
+    routine = _daily_routine(window, out_by_day)
     routine["active_hours_by_hour"] = [round(float(x), 3) for x in p_active[:, 0]]
     # outings through the exterior door (the "not back home" caution compares the one under way with them)
     routine["out_trips"] = int(trips.size)
@@ -639,30 +675,29 @@ def _routine_stats(fitter: ModelFitter, ts: np.ndarray) -> tuple[dict[str, Any],
     return routine, p_active, days_with_data
 
 
-def _daily_routine(
-    fitter: ModelFitter,
-    first: int,
-    local: np.ndarray,
-    day: np.ndarray,
-    first_day: int,
-    n_days: int,
-    out_by_day: np.ndarray,
-) -> dict[str, Any]:
-    rooms = fitter.a_room[first:]
-    exterior = fitter.a_exterior[first:]
-    # sleep: the longest quiet stretch per night; bedroom, bathroom, toilet and hall events do not break it
-    breaking = [not (r in ("bedroom", "hall") or r in WET_ROOMS) for r in rooms]
-    idx = [i for i, b in enumerate(breaking) if b]
+@dataclass(slots=True)
+class _Window:
+    """The activities the routine describes (local seconds, local day, room code, exterior door)."""
+
+    local: np.ndarray
+    day: np.ndarray
+    room: np.ndarray
+    exterior: np.ndarray
+    first_day: int
+    n_days: int
+
+
+def _night_rest(w: _Window) -> tuple[dict[int, float], dict[int, float], dict[int, float]]:
+    """Per night (the day it ends on): the longest quiet stretch whose middle is between 20:00 and 10:00, its
+    start (bedtime) and end (wake-up) hour. Bedroom, bathroom, toilet and hall events do not break it."""
+    idx = np.flatnonzero(~np.isin(w.room, _NIGHT_CODES))
+    a, b = idx[:-1], idx[1:]
+    long_enough = ~w.exterior[a] & (w.local[b] - w.local[a] >= 3 * 3600)
     wake: dict[int, float] = {}
     bed: dict[int, float] = {}
     best: dict[int, float] = {}
-    for a, b in itertools.pairwise(idx):
-        if exterior[a]:
-            continue
-        start, end = local[a], local[b]
+    for start, end in zip(w.local[a[long_enough]], w.local[b[long_enough]], strict=True):
         length = end - start
-        if length < 3 * 3600:
-            continue
         mid = (start + end) / 2.0
         night = int((mid + 12 * 3600) // 86400)  # night belongs to the day it ends on (noon cut)
         mid_hour = ((mid % 86400) / 3600.0 + 12.0) % 24.0  # hours since previous noon
@@ -672,30 +707,50 @@ def _daily_routine(
             best[night] = length
             bed[night] = (start % 86400) / 3600.0
             wake[night] = (end % 86400) / 3600.0
-    # bathroom visits: clusters of wet-room events separated by more than VISIT_GAP_S
-    visits = np.zeros(n_days)
-    night_visits = np.zeros(n_days)
-    per_night = np.zeros(n_days + 1)  # visits by night (night_of: the day the night ends on)
+    return best, bed, wake
+
+
+def _bathroom_visits(w: _Window) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[float]]:
+    """Visits a day, night visits a day, visits by night, durations (min): clusters of wet-room events separated
+    by more than VISIT_GAP_S."""
+    visits = np.zeros(w.n_days)
+    night_visits = np.zeros(w.n_days)
+    per_night = np.zeros(w.n_days + 1)  # visits by night (night_of: the day the night ends on)
     durations: list[float] = []
-    cl_start = cl_end = None
-    wet_idx = [i for i, r in enumerate(rooms) if r in WET_ROOMS]
-    for i in [*wet_idx, -1]:
-        t = local[i] if i >= 0 else math.inf
-        if cl_end is not None and t - cl_end <= VISIT_GAP_S:
-            cl_end = t
-            continue
-        if cl_start is not None and cl_end is not None:
-            d = int(cl_start // 86400) - first_day
-            visits[d] += 1
-            durations.append((cl_end - cl_start) / 60.0)
-            if is_night_visit(cl_start):
-                night_visits[d] += 1
-                per_night[night_of(cl_start) - first_day] += 1
-        cl_start = cl_end = t
-    kitchen_hours = np.zeros(n_days)
-    kh = {(int(d), int((t % 86400) // 3600)) for t, d, r in zip(local, day, rooms, strict=False) if r == "kitchen"}
-    for d, _h in kh:
-        kitchen_hours[d - first_day] += 1
+    wet = w.local[np.isin(w.room, _WET_CODES)]
+    if wet.size == 0:
+        return visits, night_visits, per_night, durations
+    breaks = np.flatnonzero(np.diff(wet) > VISIT_GAP_S)
+    starts = wet[np.concatenate([[0], breaks + 1])]
+    ends = wet[np.concatenate([breaks, [wet.size - 1]])]
+    for cl_start, cl_end in zip(starts, ends, strict=True):
+        d = int(cl_start // 86400) - w.first_day
+        visits[d] += 1
+        durations.append((cl_end - cl_start) / 60.0)
+        if is_night_visit(cl_start):
+            night_visits[d] += 1
+            per_night[night_of(cl_start) - w.first_day] += 1
+    return visits, night_visits, per_night, durations
+
+
+def _kitchen_use(w: _Window) -> tuple[np.ndarray, np.ndarray]:
+    """Per day: hours with kitchen activity, and the local hour of the first one (24 when the kitchen was not
+    used)."""
+    kitchen = w.room == _KITCHEN
+    local, day = w.local[kitchen], w.day[kitchen] - w.first_day
+    hours_used = np.unique(day * 24 + ((local % 86400) // 3600).astype(np.int64))
+    kitchen_hours = np.bincount(hours_used // 24, minlength=w.n_days).astype(np.float64)
+    first_kitchen = np.full(w.n_days, 24.0)
+    used_days, first_of_day = np.unique(day, return_index=True)
+    first_kitchen[used_days] = (local[first_of_day] % 86400.0) / 3600.0
+    return kitchen_hours, first_kitchen
+
+
+def _daily_routine(w: _Window, out_by_day: np.ndarray) -> dict[str, Any]:
+    first_day, n_days = w.first_day, w.n_days
+    best, bed, wake = _night_rest(w)
+    visits, night_visits, per_night, durations = _bathroom_visits(w)
+    kitchen_hours, first_kitchen_by_day = _kitchen_use(w)
     full = slice(1, n_days - 1) if n_days > 2 else slice(0, n_days)
 
     def med(x: Iterable[float]) -> float | None:
@@ -709,7 +764,6 @@ def _daily_routine(
     bed_h = [b if b >= 12 else b + 24 for b in bed.values()]
     # nights fully inside the window (the first night may have started before the data)
     nights = per_night[1:n_days] if n_days > 1 else per_night[:0]
-    first_kitchen_by_day = _first_kitchen_hours(local, day, rooms, first_day, n_days)
     at_home = out_by_day[full] < HOME_DAY_MAX_OUT_H
     first_kitchen = first_kitchen_by_day[full][at_home]
     daily = [
@@ -751,18 +805,6 @@ def is_night_visit(local: float) -> bool:
 def night_of(local: float) -> int:
     """The local day a night belongs to (the day it ends on; the cut is at noon)."""
     return int((local + 12 * 3600.0) // 86400.0)
-
-
-def _first_kitchen_hours(
-    local: np.ndarray, day: np.ndarray, rooms: Sequence[str], first_day: int, n_days: int
-) -> np.ndarray:
-    """Local hour of the first kitchen activity of each day (24 when the kitchen was not used)."""
-    out = np.full(n_days, 24.0)
-    for t, d, r in zip(local, day, rooms, strict=False):
-        i = int(d) - first_day
-        if r == "kitchen" and out[i] == 24.0:
-            out[i] = (t % 86400.0) / 3600.0
-    return out
 
 
 def describe_context(key: str, sensors: dict[str, SensorInfo]) -> str:

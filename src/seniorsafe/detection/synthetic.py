@@ -64,3 +64,68 @@ def synthetic_resident(days: int, tz: str = "Europe/Paris", seed: int = 0, start
         out += [Event(end, "m_bedroom", 1), Event(end + 30, "m_bedroom", 0), Event(end + 60, "bed", 1)]
     out.sort(key=lambda e: e.ts)
     return out
+
+
+#: a densely sensed home (several ceiling motion sensors per room, as in the CASAS smart apartments)
+DENSE_ROOMS = {"bedroom": 5, "living": 8, "kitchen": 5, "bathroom": 2, "hall": 4, "other": 3}
+
+
+def dense_sensors() -> dict[str, SensorInfo]:
+    items = [SensorInfo("front", "door", "entrance"), SensorInfo("fridge", "contact", "kitchen")]
+    n = 0
+    for room, count in DENSE_ROOMS.items():
+        for _ in range(count):
+            n += 1
+            items.append(SensorInfo(f"M{n:03d}", "motion", room))
+    items += [SensorInfo(f"T{i}", "temperature", room) for i, room in enumerate(("living", "kitchen", "bedroom"))]
+    return {s.id: s for s in items}
+
+
+def dense_resident(days: int, tz: str = "Europe/Paris", seed: int = 0, start: str = "2024-01-01") -> list[Event]:
+    """A resident in a densely sensed home: ~5,000 events a day (motion on/off every few seconds to a minute
+    while moving, quiet spells sitting, a night in the bedroom with bathroom visits, an outing every third day,
+    temperature readings every 5 minutes)."""
+    rng = random.Random(seed)
+    sensors = dense_sensors()
+    by_room: dict[str, list[str]] = {}
+    for s in sensors.values():
+        if s.kind == "motion":
+            by_room.setdefault(s.room, []).append(s.id)
+    rooms = list(by_room)
+    t0 = datetime.fromisoformat(start).replace(tzinfo=ZoneInfo(tz)).timestamp()
+    out: list[Event] = []
+
+    def moving(t: float, room: str, minutes: float) -> float:
+        end = t + minutes * 60
+        while t < end:
+            sid = rng.choice(by_room[room])
+            out.extend((Event(t, sid, 1), Event(t + rng.uniform(1, 5), sid, 0)))
+            t += rng.expovariate(1 / 20)
+        return t
+
+    for d in range(days):
+        day0 = t0 + d * 86400
+        t = day0 + 7 * 3600 + rng.uniform(-1800, 1800)
+        bedtime = day0 + 22.5 * 3600 + rng.uniform(-1800, 1800)
+        outing = d % 3 == 0
+        while t < bedtime:
+            room = rng.choice(rooms)
+            t = moving(t, room, rng.uniform(2, 25))
+            if room == "kitchen" and rng.random() < 0.3:
+                out.extend((Event(t, "fridge", 1), Event(t + 20, "fridge", 0)))
+            if outing and t > day0 + 10 * 3600:
+                outing = False
+                back = t + rng.uniform(3600, 3 * 3600)
+                out.extend((Event(t, "front", 1), Event(t + 5, "front", 0), Event(back, "front", 1)))
+                out.append(Event(back + 5, "front", 0))
+                t = back + 5
+            elif room in ("living", "bedroom") and rng.random() < 0.15:
+                t += rng.uniform(15 * 60, 75 * 60)  # sitting still
+        t = moving(max(t, bedtime), "bedroom", 5)
+        for _ in range(rng.randint(0, 2)):  # night visits to the bathroom
+            back_to_bed = moving(t + rng.uniform(1, 7) * 3600, "bathroom", rng.uniform(2, 6))
+            moving(back_to_bed, "bedroom", 0.5)
+        for k in range(288):
+            out.append(Event(day0 + k * 300, f"T{k % 3}", 19.0 + rng.random() * 3))
+    out.sort(key=lambda e: e.ts)
+    return out
