@@ -6,7 +6,8 @@ check time instead of the protocol's worst case: dock → the room the caution n
 (simulate/robot_sim.py: 0.4 m/s on its floor plan), plus the 30 s answer window and the command round trip.
 A fallen resident does not answer, so the alert becomes danger when the check ends. On the unmodified
 recording every caution sends the robot; the figures say how many checks a day that is, and how many danger
-pages are left if every resident who is fine answers. Prints progress and a final JSON line.
+pages are left if every resident who is fine and at home answers (a check while the resident is out, seen by the
+exterior door ending that silence, finds nobody: a page). Prints progress and a final JSON line.
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ def measure_home(name: str, cfg: EvalConfig, thr: Thresholds) -> dict[str, Any]:
         "detected_2h_without": alone["detected_2h"], "detected_2h_with_early_check": robot["detected_2h"],
         "danger_fa_per_day_without": alone["fa_danger_per_day"], "checks_per_day": robot["checks_per_day"],
         "answered_per_day": robot["answered_per_day"], "danger_fa_per_day_with": robot["fa_danger_per_day"],
+        "checks_while_out": robot["checks_while_out"], "pages_per_day_with": robot["pages_per_day"],
     }
 
 
@@ -75,6 +77,7 @@ def main() -> None:
         "checks_per_day_pooled": pooled("checks_per_day"),
         "danger_fa_per_day_pooled_without": pooled("danger_fa_per_day_without"),
         "danger_fa_per_day_pooled_with": pooled("danger_fa_per_day_with"),
+        "pages_per_day_pooled_with": pooled("pages_per_day_with"),
     }))
 
 if __name__ == "__main__":

@@ -90,3 +90,17 @@ def test_the_robots_early_check_answers_cautions_and_finds_falls_sooner() -> Non
         assert scenario["n"] == 12 and scenario["median_min"] <= report["detector"]["median_min"]
         assert scenario["checks"] >= scenario["answered"] >= 0
     assert "robot" in early_check_table({"homes": [report]})
+
+
+def test_a_check_while_the_resident_is_out_unseen_is_counted_as_a_page() -> None:
+    """The resident left without the door sensor seeing it and came back through the front door at 16:00: the
+    robot's checks of that afternoon found nobody (``not_found`` pages danger) — one page for that silence, not
+    an answered check."""
+    events = [e for e in synthetic_days(21) if not at(15, 9.5) <= e.ts < at(15, 16)]
+    events = sorted([*events, Event(at(15, 16), "front", 1), Event(at(15, 16) + 5, "front", 0)], key=lambda e: e.ts)
+    cfg = EvalConfig(injections=4, warmup_days=7, early_check_budgets=((0.4, 0.2),))
+    e = evaluate_home(_ds(events), cfg, Thresholds(), sweep=False)["early_check"][0]
+    assert e["checks_while_out"] >= 1 and e["out_silences"] == 1
+    assert e["pages"] == e["danger_false_alarms"] + 1 and e["answered"] + e["checks_while_out"] <= e["checks"]
+    at_home = evaluate_home(_ds(synthetic_days(21)), cfg, Thresholds(), sweep=False)["early_check"][0]
+    assert at_home["checks_while_out"] == at_home["out_silences"] == 0

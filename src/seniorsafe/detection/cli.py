@@ -122,7 +122,8 @@ def evaluate_cmd(
     robot = early_check_table(report)
     if robot:
         table += ("\n\nThe robot's early check (detected ≤ 2 h / median TTD; checks a day; danger pages a day if "
-                  "every resident who is fine answers, and if 10 % do not):\n\n" + robot)
+                  "every resident who is fine and at home answers — danger alerts + silences with nobody home, which "
+                  "the exterior door ended — and if 10 % of those at home do not):\n\n" + robot)
     if markdown is not None:
         markdown.write_text(table + "\n", encoding="utf-8")
     if plot is not None:

@@ -330,7 +330,7 @@ def evaluate_home(
     if cfg.early_check_budgets:
         report["early_check"] = [
             early_check_scenario(ds, cfg, thr.replace(inactivity_caution_per_day=c, inactivity_danger_per_day=d),
-                                 base.models_by_day, injections, start, days, gaps, check_s)
+                                 base.models_by_day, injections, start, days, gaps, tl, check_s)
             for c, d in cfg.early_check_budgets
         ]
     if sweep:
@@ -360,6 +360,7 @@ def early_check_scenario(
     start: float,
     days: float,
     gaps: Sequence[tuple[float, float]],
+    tl: Timeline,
     check_s: Callable[[str | None], float] | None = None,
 ) -> dict[str, Any]:
     """The caution -> robot check -> danger stage (organisation setting ``early_check``), at these budgets.
@@ -367,9 +368,12 @@ def early_check_scenario(
     ``check_s(room)``: seconds from a caution to the check's outcome (default ``cfg.robot_check_min``).
     Falls: the fallen resident does not answer, so danger comes at the first alert + the check or at the
     model's own danger limit, whichever is first. Unmodified recording: every caution sends the robot; a
-    resident who is fine is assumed to answer (the check closes the alert and restarts the stillness clock).
-    Reported: checks a day, checks that found the resident fine, and the danger pages left; with an answer rate
-    r the pages a day would be ``danger + (1 - r) x answered`` (r cannot be measured on a recording)."""
+    resident who is fine is assumed to answer (the check closes the alert and restarts the stillness clock),
+    except one who was not at home: a check during a silence that the exterior door ends (the resident came
+    back in, so was out, unseen by the door sensor when leaving) finds nobody — ``not_found``, a danger page,
+    one per such silence. Reported: checks a day, checks answered, the pages left (``pages_per_day``: danger
+    alerts + those silences); with an answer rate r at home the pages a day would be
+    ``pages + (1 - r) x answered at home`` (r cannot be measured on a recording)."""
     duration = check_s or (lambda room: cfg.robot_check_min * 60.0)
     clock = LocalClock(ds.tz)
     robot = EarlyCheck(duration)
@@ -380,19 +384,28 @@ def early_check_scenario(
         fall = run_injection(ds, inj, _model_at(models, clock, inj), thr, cfg)
         ttd.append(min(fall.danger, fall.first + duration(fall.room)))
     n_d = sum(fa["danger"].values())
-    checks, answered = (sum(1 for t in times if t >= start and not _in_gap(t, gaps))
-                        for times in (robot.sent, robot.answered))
+    sent, answered = ([t for t in times if t >= start and not _in_gap(t, gaps)]
+                      for times in (robot.sent, robot.answered))
+    # the action after the check: the exterior door = the resident came back in (a check found nobody)
+    after = (bisect.bisect_right(tl.ts, t) for t in answered)
+    ended_by_door = [i for i in after if i < len(tl.ts) and tl.exterior[i]]
+    out_silences = len(set(ended_by_door))
+    at_home = len(answered) - len(ended_by_door)
     out = _ttd_stats(ttd)
     out.update(
         {
             "caution_per_day": thr.inactivity_caution_per_day,
             "danger_per_day": thr.inactivity_danger_per_day,
-            "checks": checks,
-            "checks_per_day": round(checks / days, 3) if days else None,
-            "answered": answered,
-            "answered_per_day": round(answered / days, 3) if days else None,
+            "checks": len(sent),
+            "checks_per_day": round(len(sent) / days, 3) if days else None,
+            "answered": at_home,
+            "answered_per_day": round(at_home / days, 3) if days else None,
+            "checks_while_out": len(ended_by_door),
+            "out_silences": out_silences,
             "danger_false_alarms": n_d,
             "fa_danger_per_day": round(n_d / days, 3) if days else None,
+            "pages": n_d + out_silences,
+            "pages_per_day": round((n_d + out_silences) / days, 3) if days else None,
             "false_alarms_by_kind": fa,
         }
     )
@@ -548,7 +561,8 @@ def sweep_table(report: dict[str, Any]) -> str:
 
 def early_check_table(report: dict[str, Any], answer_rate: float = 0.9) -> str:
     """The caution -> robot check -> danger stage per home and budget: detected <= 2 h / median TTD, robot
-    checks a day, danger pages a day if every resident who is fine answers, and if only ``answer_rate`` do."""
+    checks a day, danger pages a day if every resident who is fine and at home answers (a check while the
+    resident is out is a page), and if only ``answer_rate`` of those at home do."""
     ok = [h for h in report["homes"] if h["enough_data"] and h.get("early_check")]
     if not ok:
         return ""
@@ -560,8 +574,8 @@ def early_check_table(report: dict[str, Any], answer_rate: float = 0.9) -> str:
     ]
     for h in ok:
         cells = [
-            f"{_pct(e['detected_2h'])} / {_fmt_min(e['median_min'])}; {e['checks_per_day']} checks; danger "
-            f"{e['fa_danger_per_day']} ({e['danger_false_alarms']}), {miss} unanswered: "
+            f"{_pct(e['detected_2h'])} / {_fmt_min(e['median_min'])}; {e['checks_per_day']} checks; pages "
+            f"{e['pages_per_day']} ({e['danger_false_alarms']} danger + {e['out_silences']} out), {miss} unanswered: "
             f"{_home_pages_per_day(e, answer_rate)}"
             for e in h["early_check"]
         ]
@@ -571,27 +585,29 @@ def early_check_table(report: dict[str, Any], answer_rate: float = 0.9) -> str:
     for i, (c, _) in enumerate(budgets):
         runs = [h["early_check"][i] for h in ok]
         n_d = sum(e["danger_false_alarms"] for e in runs)
+        n_out = sum(e["out_silences"] for e in runs)
         checks = sum(e["checks"] for e in runs)
         answered = sum(e["answered"] for e in runs)
         pooled.append(
             f"caution {c}/day: mean {_pct(float(np.mean([e['detected_2h'] or 0.0 for e in runs])))} ≤ 2 h, "
-            f"{checks / days:.2f} checks/day, danger {n_d / days:.3f}/day "
-            f"({_pages_per_day(n_d / days, answered / days, answer_rate):.3f} with {miss} unanswered)"
+            f"{checks / days:.2f} checks/day, pages {(n_d + n_out) / days:.3f}/day ({n_d} danger + {n_out} silences "
+            f"with nobody home; {_pages_per_day((n_d + n_out) / days, answered / days, answer_rate):.3f} with {miss} "
+            "unanswered)"
         )
     rows.append(f"\nPooled ({round(days, 1)} days): " + "; ".join(pooled) + ".")
     return "\n".join(rows)
 
 
-def _pages_per_day(danger_per_day: float, answered_per_day: float, answer_rate: float) -> float:
-    """Danger pages a day when a share ``1 - answer_rate`` of the checks that found the resident fine got no
-    answer (each such check turns its alert into danger)."""
-    return danger_per_day + (1 - answer_rate) * answered_per_day
+def _pages_per_day(pages_per_day: float, answered_per_day: float, answer_rate: float) -> float:
+    """Danger pages a day when a share ``1 - answer_rate`` of the checks that found the resident fine at home got
+    no answer (each such check turns its alert into danger)."""
+    return pages_per_day + (1 - answer_rate) * answered_per_day
 
 
 def _home_pages_per_day(e: dict[str, Any], answer_rate: float) -> float | None:
-    if e["fa_danger_per_day"] is None:
+    if e["pages_per_day"] is None:
         return None
-    return round(_pages_per_day(e["fa_danger_per_day"], e["answered_per_day"] or 0.0, answer_rate), 3)
+    return round(_pages_per_day(e["pages_per_day"], e["answered_per_day"] or 0.0, answer_rate), 3)
 
 
 def plot_tradeoff(report: dict[str, Any], path: str | Path) -> None:
@@ -611,10 +627,10 @@ def plot_tradeoff(report: dict[str, Any], path: str | Path) -> None:
         bpts = [(b["fa_per_day"], b["median_min"]) for b in h["baseline_tradeoff"] if b["median_min"] is not None]
         if bpts:
             ax.plot(*zip(*bpts, strict=True), "x--", color=c, alpha=0.6, label=f"{h['home']} fixed limit")
-        rpts = [(e["fa_danger_per_day"], e["median_min"]) for e in h.get("early_check", []) if e["median_min"]]
+        rpts = [(e["pages_per_day"], e["median_min"]) for e in h.get("early_check", []) if e["median_min"]]
         if rpts:
             ax.plot(*zip(*rpts, strict=True), "^:", color=c, alpha=0.9, markersize=7,
-                    label="robot early check (if the resident answers)" if i == 0 else None)
+                    label="robot early check (if the resident at home answers)" if i == 0 else None)
     ax.plot([0.09], [323], "k*", markersize=12, label="Wilhelm & Wahl 2024 (mean, 0.09 FA/day)")
     ax.axhline(45, color="grey", lw=0.8, ls=":")
     ax.axvline(0.03, color="grey", lw=0.8, ls=":")
