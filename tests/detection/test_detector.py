@@ -528,3 +528,20 @@ def test_a_mat_that_only_pulses_is_one_context_not_left_the_bed() -> None:
     d.on_event(Event(t + 600, "bed", 1))
     d.on_event(Event(t + 600 + 2 * 3600, "bed", 0))
     assert d.last.key == "bed=0" and not d.last.resting
+
+
+def test_a_resident_who_often_goes_out_unseen_is_said_to_be_maybe_out(model: PersonalModel) -> None:
+    """The stillness alert still comes (it may be a fall), but tells staff the resident may be out: phone first."""
+    events = [e for e in synthetic_days(21) if not any(at(d, 9.4) <= e.ts < at(d, 11.5) for d in (13, 15, 17))]
+    unseen = PersonalModel.fit(events, sensors(), TZ)
+    day = [e for e in synthetic_days(1, seed=5, start_day=30) if e.ts < at(30, 14)]
+    for m, maybe_out in ((unseen, True), (model, False)):
+        d = det(m)
+        for ev in day:
+            d.on_event(ev)
+        fired = run_until(d, at(30, 14) + 13 * 3600)
+        for kind in ("inactivity", "no_activity"):
+            texts = [x.evidence for x in fired
+                     if x.action in ("open", "update") and x.details.get("rule", x.kind) == kind]
+            assert texts and all(("the resident may be out: came in through the front door 3 times" in t) == maybe_out
+                                 for t in texts), (kind, texts)

@@ -177,3 +177,21 @@ def test_nightly_models_of_the_incremental_fitter_equal_a_fit_on_the_same_histor
         assert nightly.routine == whole.routine and nightly.metrics == whole.metrics
         assert np.array_equal(nightly.p_active, whole.p_active) and np.array_equal(nightly.counts, whole.counts)
     assert whole.days == 70 and len(whole.routine["daily"]) == personal.DAILY_DAYS
+
+
+def _left_unseen(days: tuple[int, ...]) -> list:
+    """21 synthetic days; on ``days`` (outings 10:00-11:30) the exit is not seen: nothing from 09:24 until the
+    return through the front door at 11:30 (a silence of over 2 h that the door ends)."""
+    return [e for e in synthetic_days(21) if not any(at(d, 9.4) <= e.ts < at(d, 11.5) for d in days)]
+
+
+def test_counts_the_times_the_resident_came_in_without_having_been_seen_leaving() -> None:
+    unseen = PersonalModel.fit(_left_unseen((13, 15, 17)), sensors(), TZ)
+    assert unseen.routine["unseen_exits"] == 3 and unseen.routine["window_days"] == 21
+    assert "Came in through the front door 3 times in the last 21 days without having been seen leaving" in (
+        unseen.summary()
+    )
+    once = PersonalModel.fit(_left_unseen((13,)), sensors(), TZ)
+    assert once.routine["unseen_exits"] == 1 and once.unseen_exits_note() is None  # once is not a habit
+    usual = PersonalModel.fit(synthetic_days(21), sensors(), TZ)  # every outing through the door it sees
+    assert usual.routine["unseen_exits"] == 0 and "without having been seen leaving" not in usual.summary()

@@ -571,7 +571,7 @@ class HomeDetector:
                         last.room,
                         f"nothing at all has happened at home for {format_duration(still)} "
                         f"(fixed limit {format_duration(self.thresholds.no_activity_hours * 3600)}); "
-                        f"last seen in {where} at {self._clock_str(last.ts)}",
+                        f"last seen in {where} at {self._clock_str(last.ts)}" + self._maybe_out_note(),
                         now,
                         {"still_for_s": still},
                     )
@@ -627,7 +627,7 @@ class HomeDetector:
             )
         else:
             text += f"no personal data for this situation yet; typical limit {format_duration(limit)}"
-        text += self._model_note()
+        text += self._model_note() + self._maybe_out_note()
         details: dict[str, Any] = {
             "still_for_s": still,
             "limit_s": limit,
@@ -726,6 +726,11 @@ class HomeDetector:
         if model.days < self.thresholds.young_model_days:
             return f" (model still learning: {model.days} days of data, using typical values)"
         return ""
+
+    def _maybe_out_note(self) -> str:
+        """For a resident who often goes out unseen: a stillness may be an absence (staff phone before they go)."""
+        note = self.model.unseen_exits_note() if self.model is not None else None
+        return f"; the resident may be out: {note}" if note else ""
 
     def _clock_str(self, ts: float) -> str:
         return datetime.fromtimestamp(ts, UTC).astimezone(self.clock.tz).strftime("%H:%M")

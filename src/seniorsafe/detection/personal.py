@@ -77,6 +77,11 @@ NIGHT_FEEDBACK_MAX = 3
 EPOCH_DAY = date(1970, 1, 1)
 #: days of pseudo-data behind the routine priors
 ROUTINE_PRIOR_DAYS = 3.0
+#: a silence at home at least this long that the exterior door ends: the resident came in without having been
+#: seen leaving (an exit without a sensor, a door sensor that misses openings) — such absences look like stillness
+UNSEEN_EXIT_MIN_S = 2 * 3600.0
+#: from this many unseen exits in the routine window on, evidence and summary say the resident may be out
+UNSEEN_EXITS_NOTE = 2
 
 # population priors of stillness (lognormal: median seconds, sigma) by context class, day / night
 _PRIOR_DAY = {"active": (5 * 60.0, 1.3), "resting": (45 * 60.0, 1.0), "bedroom": (10 * 60.0, 1.5)}
@@ -324,6 +329,17 @@ class PersonalModel:
         return model
 
     # ------------------------------------------------------------------ for humans
+    def unseen_exits_note(self) -> str | None:
+        """'came in through the front door 9 times in the last 27 days without having been seen leaving', when the
+        resident often goes out unseen (None otherwise)."""
+        n = int(self.routine.get("unseen_exits") or 0)
+        if n < UNSEEN_EXITS_NOTE:
+            return None
+        return (
+            f"came in through the front door {n} times in the last {self.routine.get('window_days')} days without "
+            f"having been seen leaving (after {format_duration(UNSEEN_EXIT_MIN_S)} or more of silence)"
+        )
+
     def summary(self) -> str:
         r, m = self.routine, self.metrics
         lines = [f"Personal model: {m.get('days', 0)} days of data, {m.get('pauses', 0)} pauses learned."]
@@ -343,6 +359,12 @@ class PersonalModel:
             lines.append(f"Kitchen active in about {r['kitchen_hours_median']:.0f} hours of the day.")
         if r.get("out_hours_median") is not None:
             lines.append(f"Out of home about {r['out_hours_median']:.1f} h a day.")
+        note = self.unseen_exits_note()
+        if note:
+            lines.append(
+                f"{note[0].upper()}{note[1:]}: is there a way out without a sensor, or a door sensor that misses "
+                "openings? Such absences look like stillness and can raise false alarms."
+            )
         if m.get("feedback_used"):
             lines.append(f"{m['feedback_used']} false alarm(s) marked by staff made the model less eager.")
         return "\n".join(lines)
@@ -671,6 +693,8 @@ def _routine_stats(stream: _ActivityArrays) -> tuple[dict[str, Any], np.ndarray,
     routine["active_hours_by_hour"] = [round(float(x), 3) for x in p_active[:, 0]]
     # outings through the exterior door (the "not back home" caution compares the one under way with them)
     routine["out_trips"] = int(trips.size)
+    routine["unseen_exits"] = int(np.count_nonzero(~exterior[:-1] & exterior[1:] & (gaps >= UNSEEN_EXIT_MIN_S)))
+    routine["window_days"] = n_days_span
     routine["out_trip_p95_h"] = round(float(np.quantile(gaps[trips], 0.95)) / 3600.0, 2) if trips.size else None
     return routine, p_active, days_with_data
 
