@@ -127,3 +127,27 @@ def test_import_dataset_then_replay(tmp_path: Path) -> None:
 def test_unknown_dataset_is_a_clear_error(tmp_path: Path) -> None:
     res = runner.invoke(app, ["import-dataset", "nope", "--out", str(tmp_path)])
     assert res.exit_code == 2 and "unknown dataset 'nope'" in res.output
+
+
+def test_room_names_it_does_not_know_are_read_as_the_room_they_mean(home_files: tuple[Path, Path]) -> None:
+    """A home described with its own room names ("Living_Room", "wc", "dining room", "garage") replays exactly as
+    with ours, and the replay says how it read them."""
+    ev, s = home_files
+    same = s.parent / "A.jsonl"
+    assert runner.invoke(app, ["replay", "--events", str(ev), "--sensors", str(s), "--out", str(same),
+                               "--no-progress"]).exit_code == 0
+    spec = orjson.loads(s.read_bytes())
+    theirs = {"living": "Living_Room", "bathroom": "bath room", "kitchen": "Kitchen-area", "bedroom": "master bedroom"}
+    for sensor in spec["sensors"].values():
+        sensor["room"] = theirs.get(sensor["room"], sensor["room"])
+    spec["sensors"]["m_garage"] = {"kind": "motion", "room": "garage"}
+    renamed = s.parent / "THEIRS.json"
+    renamed.write_bytes(orjson.dumps(spec))
+    out = s.parent / "B.jsonl"
+    res = runner.invoke(app, ["replay", "--events", str(ev), "--sensors", str(renamed), "--out", str(out),
+                              "--no-progress"])
+    assert res.exit_code == 0, res.output
+    assert "room 'Living_Room' (sensor m_living, button) is not one of" in res.output
+    assert "read as 'living'" in res.output
+    assert "room 'garage' (sensor m_garage)" in res.output and "read as 'other'" in res.output
+    assert out.read_bytes() == same.read_bytes() and out.read_bytes().count(b"\n") >= 1

@@ -55,6 +55,8 @@ def replay_cmd(
     except OSError as exc:
         _fail(f"{exc.filename or out}: {exc.strerror}")
         return
+    for note in result.notes:
+        typer.echo(f"note: {note}", err=True)
     counts = ", ".join(f"{k}: {v}" for k, v in sorted(result.counts().items())) or "none"
     typer.echo(
         f"{result.events} events over {result.days:.1f} days replayed in {result.seconds:.1f} s "

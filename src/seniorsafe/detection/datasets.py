@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from .events import Event, SensorInfo
+from .events import Event, SensorInfo, guess_room
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 
@@ -43,53 +43,6 @@ class Dataset:
 
 
 # ---------------------------------------------------------------- keyword mapping (shared by all)
-_ROOM_WORDS = [
-    ("bathroom", ("bathroom", "bath", "badkamer", "shower", "basin", "sink upstairs", "medicine", "hamper")),
-    ("toilet", ("toilet",)),
-    ("bedroom", ("bedroom", "bed ", "bed,", "dresser", "jewelry")),
-    ("entrance", ("front", "main", "foyer", "porch", "entrance")),
-    (
-        "kitchen",
-        (
-            "kitchen",
-            "fridge",
-            "refrigerator",
-            "freezer",
-            "cupboard",
-            "cutlary",
-            "cutlery",
-            "microwave",
-            "toaster",
-            "cooktop",
-            "stove",
-            "plates",
-            "cups",
-            "pans",
-            "groceries",
-            "dishwasher",
-            "pantry",
-            "gootsteen",
-            "burner",
-            "oven",
-            "coffee",
-            "cereal",
-            "containers",
-            "garbage",
-        ),
-    ),
-    ("living", ("living", "couch", "seat", "piano", "sofa", "den", "dinning", "dining", "tv")),
-    ("hall", ("hall", "keys")),
-]
-
-
-def guess_room(*labels: str) -> str:
-    text = " ".join(labels).lower() + " "
-    for room, words in _ROOM_WORDS:
-        if any(w in text for w in words):
-            return room
-    return "other"
-
-
 def guess_kind(label: str, sensor_type: str = "") -> str:
     text = f"{label} {sensor_type}".lower()
     if "pir" in text or "motion" in text:

@@ -65,6 +65,55 @@ HEALTH_KINDS = frozenset({"model_fault", "device_fault"})
 AWAY_KINDS = frozenset({"not_back"})
 
 
+#: words that name a room, in the order they are tried (shared by the dataset loaders and SENSORS.json)
+_ROOM_WORDS = [
+    ("bathroom", ("bathroom", "bath", "badkamer", "shower", "basin", "sink upstairs", "medicine", "hamper")),
+    ("toilet", ("toilet", "wc", "lavatory", "restroom")),
+    ("bedroom", ("bedroom", "bed ", "bed,", "dresser", "jewelry")),
+    ("entrance", ("front", "main", "foyer", "porch", "entrance")),
+    (
+        "kitchen",
+        (
+            "kitchen",
+            "fridge",
+            "refrigerator",
+            "freezer",
+            "cupboard",
+            "cutlary",
+            "cutlery",
+            "microwave",
+            "toaster",
+            "cooktop",
+            "stove",
+            "plates",
+            "cups",
+            "pans",
+            "groceries",
+            "dishwasher",
+            "pantry",
+            "gootsteen",
+            "burner",
+            "oven",
+            "coffee",
+            "cereal",
+            "containers",
+            "garbage",
+        ),
+    ),
+    ("living", ("living", "lounge", "couch", "seat", "piano", "sofa", "den", "dinning", "dining", "tv")),
+    ("hall", ("hall", "keys", "corridor", "landing", "stairs")),
+]
+
+
+def guess_room(*labels: str) -> str:
+    """The room a sensor label or a room name not in ROOMS most likely means ("dining room" -> living), else other."""
+    text = " ".join(labels).lower() + " "
+    for room, words in _ROOM_WORDS:
+        if any(w in text for w in words):
+            return room
+    return "other"
+
+
 @dataclass(frozen=True, slots=True)
 class SensorInfo:
     """One sensor of a home. ``of`` names the sensor a battery/fault sensor reports on."""
@@ -121,17 +170,28 @@ class AlertDecision:
         }
 
 
-def sensors_from_mapping(raw: dict[str, Any]) -> dict[str, SensorInfo]:
-    """Build sensors from the ``"sensors"`` object of SENSORS.json (``{id: {kind, room, of?}}``)."""
+def sensors_from_mapping(raw: dict[str, Any], notes: list[str] | None = None) -> dict[str, SensorInfo]:
+    """Build sensors from the ``"sensors"`` object of SENSORS.json (``{id: {kind, room, of?}}``).
+
+    With ``notes``, a room name not in ROOMS ("dining", "wc", "garage") is read as the room it most likely means
+    (:func:`guess_room`, else "other") and a note says so; without, it is an error."""
     out: dict[str, SensorInfo] = {}
+    read_as: dict[str, list[str]] = {}
     for sid, spec in raw.items():
         if not isinstance(spec, dict):
             raise ValueError(f"sensor {sid!r}: expected an object with 'kind' and 'room'")
         missing = [k for k in ("kind", "room") if k not in spec]
         if missing:
             raise ValueError(f"sensor {sid!r}: missing {', '.join(missing)}")
-        of = spec.get("of")
-        out[str(sid)] = SensorInfo(str(sid), str(spec["kind"]), str(spec["room"]), None if of is None else str(of))
+        of, room = spec.get("of"), str(spec["room"])
+        if room not in ROOMS and notes is not None:
+            read_as.setdefault(room, []).append(str(sid))
+            room = guess_room(room.replace("_", " ").replace("-", " "))
+        out[str(sid)] = SensorInfo(str(sid), str(spec["kind"]), room, None if of is None else str(of))
+    for name, ids in read_as.items():
+        shown = ", ".join(ids[:5]) + (f" and {len(ids) - 5} more" if len(ids) > 5 else "")
+        if notes is not None:
+            notes.append(f"room {name!r} (sensor {shown}) is not one of {sorted(ROOMS)}: read as {out[ids[0]].room!r}")
     for s in out.values():
         if s.of is not None and s.of not in out:
             raise ValueError(f"sensor {s.id!r}: 'of' refers to unknown sensor {s.of!r}")

@@ -33,8 +33,9 @@ def load_zone(name: str, path: str | Path = "<timezone>") -> ZoneInfo:
         raise InputError(path, f"unknown time zone {name!r} (use an IANA name such as 'Europe/Paris')") from exc
 
 
-def read_sensors_json(path: str | Path) -> tuple[str, dict[str, SensorInfo]]:
-    """SENSORS.json -> (timezone name, sensors by id)."""
+def read_sensors_json(path: str | Path, notes: list[str] | None = None) -> tuple[str, dict[str, SensorInfo]]:
+    """SENSORS.json -> (timezone name, sensors by id). A room name that is not one of ROOMS is read as the room it
+    most likely means, with a line in ``notes`` (without ``notes`` it is an error)."""
     p = Path(path)
     try:
         raw = orjson.loads(p.read_bytes())
@@ -52,7 +53,7 @@ def read_sensors_json(path: str | Path) -> tuple[str, dict[str, SensorInfo]]:
     if not isinstance(sensors, dict) or not sensors:
         raise InputError(p, 'missing or empty "sensors" object')
     try:
-        return tz, sensors_from_mapping(sensors)
+        return tz, sensors_from_mapping(sensors, notes)
     except ValueError as exc:
         raise InputError(p, str(exc)) from exc
 

@@ -134,6 +134,7 @@ class ReplayResult:
     alerts: list[AlertRecord]
     out_path: str | None = None
     models_by_day: dict[int, PersonalModel] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)  # how the input was read (e.g. a room name it did not know)
 
     def counts(self) -> dict[str, int]:
         out: dict[str, int] = {}
@@ -230,11 +231,13 @@ def replay(
     early_check: EarlyCheck | None = None,
 ) -> ReplayResult:
     """Read EVENTS.csv + SENSORS.json, replay, write ALERTS.jsonl (raises InputError on bad input)."""
-    tz, sensors = read_sensors_json(sensors_path)
+    notes: list[str] = []
+    tz, sensors = read_sensors_json(sensors_path, notes)
     events = read_events_csv(events_path, sensors, tz)
     result = run_detector(events, sensors, tz, thresholds, progress=progress, early_check=early_check)
     write_alerts_jsonl(out_path, result.alerts, tz)
     result.out_path = str(out_path)
+    result.notes = notes
     return result
 
 
