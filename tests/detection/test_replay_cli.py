@@ -141,6 +141,7 @@ def test_room_names_it_does_not_know_are_read_as_the_room_they_mean(home_files: 
     for sensor in spec["sensors"].values():
         sensor["room"] = theirs.get(sensor["room"], sensor["room"])
     spec["sensors"]["m_garage"] = {"kind": "motion", "room": "garage"}
+    spec["sensors"]["m_garden"] = {"kind": "motion", "room": "garden"}  # not the "den"
     renamed = s.parent / "THEIRS.json"
     renamed.write_bytes(orjson.dumps(spec))
     out = s.parent / "B.jsonl"
@@ -150,4 +151,6 @@ def test_room_names_it_does_not_know_are_read_as_the_room_they_mean(home_files: 
     assert "room 'Living_Room' (sensor m_living, button) is not one of" in res.output
     assert "read as 'living'" in res.output
     assert "room 'garage' (sensor m_garage)" in res.output and "read as 'other'" in res.output
+    assert "room 'garden' (sensor m_garden) is not one of ['bathroom', 'bedroom', 'entrance', 'hall', 'kitchen', " \
+        "'living', 'other', 'toilet']: read as 'other'" in res.output
     assert out.read_bytes() == same.read_bytes() and out.read_bytes().count(b"\n") >= 1

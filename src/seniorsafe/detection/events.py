@@ -6,6 +6,7 @@ live detector service, in the trainer, in dataset replay and in the evaluation.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -101,7 +102,7 @@ _ROOM_WORDS = [
         ),
     ),
     ("living", ("living", "lounge", "couch", "seat", "piano", "sofa", "den", "dinning", "dining", "tv")),
-    ("hall", ("hall", "keys", "corridor", "landing", "stairs")),
+    ("hall", ("hall", "hallway", "keys", "corridor", "landing", "stairs")),
 ]
 
 
@@ -110,6 +111,16 @@ def guess_room(*labels: str) -> str:
     text = " ".join(labels).lower() + " "
     for room, words in _ROOM_WORDS:
         if any(w in text for w in words):
+            return room
+    return "other"
+
+
+def room_named(name: str) -> str:
+    """The room a room name that is not one of ROOMS means, by whole words ("Living_Room", "dining room" -> living;
+    "garden" is not the "den"), else other."""
+    text = " ".join(re.findall(r"[a-z]+", name.lower()))
+    for room, words in _ROOM_WORDS:
+        if any(re.search(rf"\b{re.escape(w.strip(' ,'))}\b", text) for w in words):
             return room
     return "other"
 
@@ -186,7 +197,7 @@ def sensors_from_mapping(raw: dict[str, Any], notes: list[str] | None = None) ->
         of, room = spec.get("of"), str(spec["room"])
         if room not in ROOMS and notes is not None:
             read_as.setdefault(room, []).append(str(sid))
-            room = guess_room(room.replace("_", " ").replace("-", " "))
+            room = room_named(room)
         out[str(sid)] = SensorInfo(str(sid), str(spec["kind"]), room, None if of is None else str(of))
     for name, ids in read_as.items():
         shown = ", ".join(ids[:5]) + (f" and {len(ids) - 5} more" if len(ids) > 5 else "")
