@@ -8,8 +8,9 @@ from __future__ import annotations
 import json
 import sys
 import time
+from collections.abc import Callable
 
-from seniorsafe.detection import HomeDetector, PersonalModel, Thresholds
+from seniorsafe.detection import Event, HomeDetector, PersonalModel, SensorInfo, Thresholds
 from seniorsafe.detection.replay import run_detector
 from seniorsafe.detection.synthetic import dense_resident, dense_sensors, synthetic_resident, synthetic_sensors
 
@@ -20,16 +21,22 @@ def log(msg: str) -> None:
     print(msg, file=sys.stderr if "--quiet" in sys.argv else sys.stdout, flush=True)
 
 
-def main() -> None:
-    sensors = synthetic_sensors()
-    log("generating a synthetic resident-year ...")
-    year = synthetic_resident(365, TZ, seed=1)
+def year_and_training(
+    what: str, sensors: dict[str, SensorInfo], generate: Callable[..., list[Event]]
+) -> tuple[list[Event], PersonalModel, float]:
+    """A generated resident-year, the model fitted on it and the seconds the fit took."""
+    log(f"generating a {what} resident-year ...")
+    year = generate(365, TZ, seed=1)
     log(f"  {len(year)} events")
-
-    log("training on one resident-year ...")
+    log("training on it ...")
     t = time.perf_counter()
     model = PersonalModel.fit(year, sensors, TZ)
-    train_s = time.perf_counter() - t
+    return year, model, time.perf_counter() - t
+
+
+def main() -> None:
+    sensors = synthetic_sensors()
+    year, model, train_s = year_and_training("synthetic", sensors, synthetic_resident)
     log(f"  {train_s:.2f} s ({model.metrics['pauses']} pauses, {len(model.to_bytes())} bytes)")
 
     log("streaming events through HomeDetector.on_event ...")
@@ -83,13 +90,7 @@ def dense_home_year() -> dict[str, float]:
     """A densely sensed home (27 ceiling motion sensors, ~5,000 events a day, as in the CASAS apartments):
     training on its year, and the replay of that year with nightly retraining (the ``seniorsafe replay`` path)."""
     sensors = dense_sensors()
-    log("generating a densely sensed resident-year ...")
-    year = dense_resident(365, TZ, seed=1)
-    log(f"  {len(year)} events")
-    log("training on it ...")
-    t = time.perf_counter()
-    PersonalModel.fit(year, sensors, TZ)
-    train_s = time.perf_counter() - t
+    year, _, train_s = year_and_training("densely sensed", sensors, dense_resident)
     log(f"  {train_s:.2f} s")
     log("replaying it with nightly retraining ...")
     result = run_detector(year, sensors, TZ, progress="--quiet" not in sys.argv)
