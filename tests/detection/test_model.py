@@ -195,3 +195,22 @@ def test_counts_the_times_the_resident_came_in_without_having_been_seen_leaving(
     assert once.routine["unseen_exits"] == 1 and once.unseen_exits_note() is None  # once is not a habit
     usual = PersonalModel.fit(synthetic_days(21), sensors(), TZ)  # every outing through the door it sees
     assert usual.routine["unseen_exits"] == 0 and "without having been seen leaving" not in usual.summary()
+
+
+def test_a_stillness_that_was_a_real_emergency_is_not_learned_as_normal() -> None:
+    """She lay 5 h in the living room after a fall on day 15 (staff: help sent). Unlearned, that silence no longer
+    lengthens her limits; a false alarm's silence is learned as usual (it was her normal)."""
+    events = [e for e in synthetic_days(21) if not at(15, 14) <= e.ts < at(15, 19)]
+    alert_at = at(15, 15.5)
+    as_is = PersonalModel.fit(events, sensors(), TZ)
+    fall = PersonalModel.fit(events, sensors(), TZ, feedback=[(alert_at, personal.EMERGENCY)])
+    long_bins = personal.EDGES[:-1] >= 4 * 3600
+    assert as_is.counts[..., long_bins].sum() - fall.counts[..., long_bins].sum() == 1
+    assert fall.counts.sum() == as_is.counts.sum() - 1 and fall.metrics["emergencies_unlearned"] == 1
+    assert "1 real emergency(ies) not learned as normal" in fall.summary()
+    thr = Thresholds()
+    limits = [m.tables(thr.inactivity_caution_per_day, thr.inactivity_danger_per_day).danger for m in (as_is, fall)]
+    assert (limits[1] <= limits[0]).all() and (limits[1] < limits[0]).any()  # quicker, nowhere slower
+    before_it_ended = [e for e in events if e.ts < at(15, 16)]
+    during = PersonalModel.fit(before_it_ended, sensors(), TZ, feedback=[(alert_at, personal.EMERGENCY)])
+    assert during.metrics["emergencies_unlearned"] == 0  # still lying there: nothing learned yet to take out

@@ -17,7 +17,7 @@ from seniorsafe.alerts.models import AlertStatus, Outcome, PersonalModelVersion
 from seniorsafe.deps import AppState
 from seniorsafe.detection import PersonalModel, registry
 from seniorsafe.detection.detector_service import DetectorService
-from seniorsafe.detection.service import false_alarms
+from seniorsafe.detection.service import emergencies, false_alarms
 from seniorsafe.detection.trainer import TrainerService, train_senior
 from tests.conftest import Org
 from tests.detection_service.conftest import alerts_of, day_of_life, drain, new_home, send
@@ -100,6 +100,32 @@ async def test_false_alarm_feedback_reaches_fit(client: httpx.AsyncClient, state
     assert result.feedback == 2 and result.metrics["feedback_used"] == 2
     model = PersonalModel.from_bytes(await state.storage.get(result.artifact_key))
     assert model.routine["meal_feedback_h"] == 1.0
+
+
+async def test_a_stillness_resolved_as_a_real_emergency_is_taken_out_of_the_training(
+        client: httpx.AsyncClient, state: AppState, det_orgs: list[Org]) -> None:
+    """Help sent for an inactivity alert, hospital after a bathroom stay: their silences are not learned as this
+    resident's normal. A false alarm and an emergency button (not a stillness) are not emergencies of this kind."""
+    hub, start = await home_with_history(client, state, det_orgs[0])
+    senior, home, org = uuid.UUID(hub.senior_id), uuid.UUID(hub.home_id), uuid.UUID(det_orgs[0].id)
+    resolved = [("inactivity", 5, Outcome.help_sent), ("bathroom_stay", 30, Outcome.hospital),
+                ("emergency_button", 54, Outcome.hospital), ("inactivity", 78, Outcome.false_alarm)]
+    async with state.db.sessions() as session:
+        for kind, hours, outcome in resolved:
+            at = start + hours * 3600  # waking hours of days 1-4, inside the history
+            alert = await apply_decision(session, state.bus, org_id=org, senior_id=senior, home_id=home,
+                                         decision=Decision("open", kind, "danger", "living", "...", at, {}))
+            assert alert is not None
+            await close_alert(session, await session.merge(alert), at=datetime.fromtimestamp(at + 900, UTC),
+                              outcome=outcome, text=str(outcome))
+        await session.commit()
+        found = await emergencies(session, senior, datetime.fromtimestamp(start, UTC))
+    assert [round(at - start) for at, _ in found] == [5 * 3600, 30 * 3600] and {k for _, k in found} == {"emergency"}
+    result = await train_senior(state.db, state.bus, state.storage, senior)
+    assert result.feedback == 3  # two emergencies + the false alarm
+    assert result.metrics["emergencies_unlearned"] == 2 and result.metrics["feedback_used"] == 1
+    model = PersonalModel.from_bytes(await state.storage.get(result.artifact_key))
+    assert "2 real emergency(ies) not learned as normal" in model.summary()
 
 
 async def test_model_reload_and_fault_fallback(client: httpx.AsyncClient, state: AppState, det_orgs: list[Org],

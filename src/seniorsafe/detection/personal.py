@@ -72,6 +72,9 @@ HOME_DAY_MAX_OUT_H = 6.0
 DAILY_DAYS = 28
 #: staff feedback on routine changes (FR-13): at most this much wider per check
 ROUTINE_CHANGE = "routine_change"
+#: feedback label of a stillness staff resolved as a real emergency (help sent, hospital): that silence is not this
+#: resident's normal, and a model that learned it would wait longer before the next fall
+EMERGENCY = "emergency"
 MEAL_FEEDBACK_MAX_H = 4.0
 NIGHT_FEEDBACK_MAX = 3
 EPOCH_DAY = date(1970, 1, 1)
@@ -367,6 +370,8 @@ class PersonalModel:
             )
         if m.get("feedback_used"):
             lines.append(f"{m['feedback_used']} false alarm(s) marked by staff made the model less eager.")
+        if m.get("emergencies_unlearned"):
+            lines.append(f"{m['emergencies_unlearned']} real emergency(ies) not learned as normal for this person.")
         return "\n".join(lines)
 
 
@@ -503,16 +508,38 @@ class ModelFitter:
         kid = self._key_id(act)
         prev = self.prev
         if prev is not None and not prev.exterior:
-            gap = act.ts - prev.ts
-            if MIN_GAP_S <= gap <= MAX_PAUSE_S:
-                local = self.clock.local_seconds(prev.ts)
-                weekend = 1 if (int(local // 86400.0) + 3) % 7 >= 5 else 0
-                self._gap_rows.append((self.a_key[-1], int((local % 86400.0) // 3600.0), weekend, gap))
+            row = self._pause_row(prev.ts, self.a_key[-1], act.ts - prev.ts)
+            if row is not None:
+                self._gap_rows.append(row)
         self.prev = act
         self.a_ts.append(act.ts)
         self.a_key.append(kid)
         self.a_room.append(act.room)
         self.a_exterior.append(act.exterior)
+
+    def _pause_row(self, start: float, key_id: int, gap: float) -> tuple[int, int, int, float] | None:
+        """(context key, local hour, weekend, seconds) of a pause the model learns, None for a gap it does not."""
+        if not MIN_GAP_S <= gap <= MAX_PAUSE_S:
+            return None
+        local = self.clock.local_seconds(start)
+        weekend = 1 if (int(local // 86400.0) + 3) % 7 >= 5 else 0
+        return key_id, int((local % 86400.0) // 3600.0), weekend, gap
+
+    def _unlearn_emergency(self, at: float, counts: np.ndarray) -> int:
+        """Take the silence an emergency alert raised at ``at`` was part of out of the learned pauses (1 if it was
+        learned: the resident moved again since; 0 while it lasts, or if it began at the exterior door)."""
+        i = bisect.bisect_right(self.a_ts, at) - 1
+        if i < 0 or i + 1 >= len(self.a_ts) or self.a_exterior[i]:
+            return 0
+        row = self._pause_row(self.a_ts[i], self.a_key[i], self.a_ts[i + 1] - self.a_ts[i])
+        if row is None:
+            return 0
+        key, hour, weekend, gap = row
+        b = int(np.clip(np.searchsorted(EDGES, gap, side="right") - 1, 0, N_BINS - 1))
+        if counts[key, hour, weekend, b] < 1.0:
+            return 0
+        counts[key, hour, weekend, b] -= 1.0
+        return 1
 
     def _flush_counts(self) -> np.ndarray:
         n_keys = len(self.key_index)
@@ -536,7 +563,9 @@ class ModelFitter:
         ts = stream.ts
         routine, p_active, days = _routine_stats(stream)
         factor = np.ones((len(keys), 24, 2))
-        used = self._apply_feedback(feedback, factor, p_active, routine)
+        emergencies = [at for at, kind in feedback if kind == EMERGENCY]
+        unlearned = sum(self._unlearn_emergency(at, counts) for at in emergencies)
+        used = self._apply_feedback([f for f in feedback if f[1] != EMERGENCY], factor, p_active, routine)
         metrics = {
             "days": days,
             "events_used": len(self.a_ts),
@@ -545,6 +574,7 @@ class ModelFitter:
             "first_ts": float(ts[0]) if ts.size else None,
             "last_ts": float(ts[-1]) if ts.size else None,
             "feedback_used": used,
+            "emergencies_unlearned": unlearned,
             "mat_rooms": sorted({s.room for s in self.sensors.values() if s.kind == "presence"}),
         }
         return PersonalModel(

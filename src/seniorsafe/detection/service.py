@@ -21,8 +21,9 @@ from seniorsafe.homes.models import Connectivity, Home, Hub, Sensor
 from seniorsafe.seniors.models import Senior
 from seniorsafe.telemetry.models import SensorEvent
 
+from .detector import STILLNESS_KINDS
 from .events import ROOMS, SENSOR_KINDS, Event, SensorInfo
-from .personal import feedback_kind
+from .personal import EMERGENCY, feedback_kind
 from .thresholds import Thresholds
 
 log = logging.getLogger(__name__)
@@ -158,6 +159,19 @@ async def history(session: AsyncSession, home: HomeInfo, since: datetime,
         if sid is not None:
             out.append(StoredEvent(Event(ts.timestamp(), sid, float(value), bool(late)), hub_id, int(seq)))
     return out
+
+
+#: how staff resolve a stillness that was a real emergency
+EMERGENCY_OUTCOMES = (Outcome.help_sent, Outcome.hospital)
+
+
+async def emergencies(session: AsyncSession, senior_id: uuid.UUID, since: datetime) -> list[tuple[float, str]]:
+    """Stillness alerts staff resolved as real emergencies (help sent, hospital), as (time raised, "emergency"):
+    the trainer takes their silences out of what the model learns as this resident's normal."""
+    rows = await session.scalars(select(Alert.opened_at).where(
+        Alert.senior_id == senior_id, Alert.kind.in_(STILLNESS_KINDS), Alert.outcome.in_(EMERGENCY_OUTCOMES),
+        Alert.opened_at >= since).order_by(Alert.opened_at))
+    return [(opened.timestamp(), EMERGENCY) for opened in rows]
 
 
 async def false_alarms(session: AsyncSession, senior_id: uuid.UUID, since: datetime) -> list[tuple[float, str]]:

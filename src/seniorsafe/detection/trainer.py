@@ -4,7 +4,8 @@ Fits each resident's personal model from the time-series store — nightly at `T
 local time, and on demand (`seniorsafe train --senior ID`, or the API queueing a request on
 `train:requests`) — writes the artifact to object storage (`models/{senior_id}/v{n}.bin`), records it
 in `personal_models`, caches it in Redis and publishes "model updated" so that detectors reload.
-Alerts staff marked as false alarms are passed to `PersonalModel.fit` as feedback (FR-13).
+Alerts staff marked as false alarms are passed to `PersonalModel.fit` as feedback (FR-13); stillness alerts they
+resolved as real emergencies (help sent, hospital) too, so that the silence of a fall is not learned as normal.
 
 Being due is derived from the registry (no model created since the last local 03:00), so a trainer that
 was down catches up, and a Redis lock per senior keeps two trainers from fitting the same resident.
@@ -34,7 +35,7 @@ from seniorsafe.storage import Storage, make_storage
 
 from . import registry
 from .personal import PersonalModel
-from .service import false_alarms, history, home_of_senior
+from .service import emergencies, false_alarms, history, home_of_senior
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +69,7 @@ async def train_senior(db: Database, bus: Bus, storage: Storage, senior_id: uuid
         if home is None:
             raise NothingToLearn(f"senior {senior_id} has no home")
         stored = await history(session, home, since, now)
-        feedback = await false_alarms(session, senior_id, since)
+        feedback = sorted(await false_alarms(session, senior_id, since) + await emergencies(session, senior_id, since))
     if not stored:
         raise NothingToLearn(f"senior {senior_id} has no sensor events since {since:%Y-%m-%d}")
     events = [s.event for s in stored]
@@ -89,7 +90,7 @@ async def train_senior(db: Database, bus: Bus, storage: Storage, senior_id: uuid
         await session.commit()
     await registry.cache_artifact(bus, senior_id, version, data)
     await registry.publish_model_updated(bus, senior_id, version, key)
-    log.info("senior %s: model v%d trained on %d events over %d days (%d false alarms as feedback)",
+    log.info("senior %s: model v%d trained on %d events over %d days (%d false alarms / emergencies as feedback)",
              senior_id, version, len(events), model.days, len(feedback))
     return TrainResult(senior_id, version, model.days, len(events), len(feedback), key, row.metrics)
 
