@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from pathlib import Path
 
 from seniorsafe.detection import Event, Thresholds
 from seniorsafe.detection.datasets import Dataset
@@ -104,3 +105,20 @@ def test_a_check_while_the_resident_is_out_unseen_is_counted_as_a_page() -> None
     assert e["pages"] == e["danger_false_alarms"] + 1 and e["answered"] + e["checks_while_out"] <= e["checks"]
     at_home = evaluate_home(_ds(synthetic_days(21)), cfg, Thresholds(), sweep=False)["early_check"][0]
     assert at_home["checks_while_out"] == at_home["out_silences"] == 0
+
+
+def test_a_home_given_as_a_folder_is_evaluated_like_the_dataset_it_came_from(tmp_path: Path) -> None:
+    """Any recorded home in the replay format (EVENTS.csv + SENSORS.json) can be measured with the protocol."""
+    from seniorsafe.detection.datasets import load_dataset
+    from seniorsafe.detection.formats import write_events_csv, write_sensors_json
+
+    ds = load_dataset("ordonez_a")
+    folder = tmp_path / "ordonez_a"  # same name, same seed: the same falls
+    folder.mkdir()
+    write_events_csv(folder / "EVENTS.csv", ds.events, ds.tz)
+    write_sensors_json(folder / "SENSORS.json", ds.tz, ds.sensors)
+    cfg = EvalConfig(injections=6, early_check_budgets=())
+    from_folder = evaluate_home(load_dataset(str(folder)), cfg, Thresholds(), sweep=False)
+    by_name = evaluate_home(ds, cfg, Thresholds(), sweep=False)
+    assert from_folder["detector"] == by_name["detector"] and from_folder["enough_data"]
+    assert from_folder["eval_days"] == by_name["eval_days"] > 7

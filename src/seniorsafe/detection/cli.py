@@ -94,7 +94,8 @@ def import_dataset_cmd(
 
 @app.command("evaluate")
 def evaluate_cmd(
-    homes: list[str] = typer.Argument(None, help="dataset names (default: all)"),
+    homes: list[str] = typer.Argument(
+        None, help="dataset names, or folders with EVENTS.csv + SENSORS.json (default: all datasets)"),
     out: Path = typer.Option(Path("evaluation.json"), "--out", help="JSON results"),
     markdown: Path | None = typer.Option(None, "--markdown", help="also write the markdown table here"),
     plot: Path | None = typer.Option(None, "--plot", help="trade-off PNG (e.g. docs/img/detection_tradeoff.png)"),

@@ -16,6 +16,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from .events import Event, SensorInfo, guess_room
+from .formats import read_events_csv, read_sensors_json
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 
@@ -239,10 +240,24 @@ LOADERS: dict[str, Callable[[Path], Dataset]] = {
 DATASET_NAMES: tuple[str, ...] = tuple(LOADERS)
 
 
+def load_home_folder(folder: Path) -> Dataset:
+    """A home in the replay format: FOLDER/EVENTS.csv + FOLDER/SENSORS.json (what ``import-dataset`` writes), so
+    that any recorded home can be evaluated with the same protocol (raises formats.InputError on bad input)."""
+    notes: list[str] = []
+    tz, sensors = read_sensors_json(folder / "SENSORS.json", notes)
+    events = read_events_csv(folder / "EVENTS.csv", sensors, tz)
+    return Dataset(folder.resolve().name, tz, sensors, events, rows=len(events), notes=notes)
+
+
 def load_dataset(name: str, root: str | Path | None = None) -> Dataset:
+    """A dataset home by name (``ordonez_a`` …), or a folder with EVENTS.csv and SENSORS.json."""
+    folder = Path(name)
+    if (folder / "EVENTS.csv").is_file() and (folder / "SENSORS.json").is_file():
+        return load_home_folder(folder)
     key = name.lower().replace("-", "_")
     if key not in LOADERS:
-        raise ValueError(f"unknown dataset {name!r}; known: {', '.join(DATASET_NAMES)}")
+        raise ValueError(f"unknown dataset {name!r}; known: {', '.join(DATASET_NAMES)}, or a folder with "
+                         "EVENTS.csv and SENSORS.json")
     base = data_dir(root)
     if not base.is_dir():
         raise FileNotFoundError(f"data folder {base} not found (set SENIORSAFE_DATA_DIR or --data-dir)")
