@@ -192,6 +192,7 @@ async def test_model_status_api_and_scoping(client: httpx.AsyncClient, state: Ap
     r = await client.get(url, headers=org_a.h(org_a.staff1))
     assert r.status_code == 200, r.text
     assert r.json()["status"] == "learning" and r.json()["version"] is None and r.json()["summary"]
+    assert r.json()["blind_spots"] == []  # the demo home has every sensor the detector needs
     r = await client.get(url, headers=org_b.h(org_b.admin))
     assert r.status_code == 404 and r.headers["content-type"].startswith("application/problem+json")
     r = await client.post(url + "/train", headers=org_b.h(org_b.admin))
@@ -214,6 +215,12 @@ async def test_model_status_api_and_scoping(client: httpx.AsyncClient, state: Ap
         assert set(day) == {"day", "night_rest_h", "up_at", "out_h", "kitchen_first", "bathroom_visits",
                             "night_bathroom_visits"}
         assert day["bathroom_visits"] > 0 and day["out_h"] == 0 and day["kitchen_first"] is not None
+    # without its front-door sensor the home cannot tell an outing from stillness, and the page says so
+    sensors = (await client.get(f"/api/v1/homes/{hub.home_id}/sensors", headers=org_a.h(org_a.admin))).json()
+    door = next(s["id"] for s in sensors if s["sensor_id"] == "door-front")
+    assert (await client.delete(f"/api/v1/sensors/{door}", headers=org_a.h(org_a.admin))).status_code == 204
+    body = (await client.get(url, headers=org_a.h(org_a.staff1))).json()
+    assert len(body["blind_spots"]) == 1 and body["blind_spots"][0].startswith("no front-door sensor")
 
 
 async def test_nightly_schedule_is_due_once_per_local_night(client: httpx.AsyncClient, state: AppState,

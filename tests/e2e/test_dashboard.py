@@ -21,7 +21,7 @@ from seniorsafe.detection.trainer import train_senior
 from tests.conftest import PASSWORD, Org
 
 from .conftest import PHONE, axe_violations, fmt_violations, set_risk, sign_in
-from .demo_data import equip_home, post_events, resident_events
+from .demo_data import SENSORS, equip_home, post_events, resident_events
 
 pytestmark = pytest.mark.e2e
 
@@ -147,7 +147,25 @@ async def test_senior_detail_with_sensor_history(page: Any, org_a: Org, session_
     assert 5 <= float(label.split(": ")[1].split()[0]) <= 11, label  # the demo resident is up in the morning
     await routine.locator(".spark", has_text="외출").wait_for()
     assert await page.locator("#trends .spark").count() == 8
+    assert await page.get_by_test_id("blind-spots").count() == 0  # every sensor the detector needs is there
     assert not page.errors, page.errors
+
+
+async def test_the_senior_page_says_what_the_homes_sensors_cannot_see(new_page: Any, org: Org,
+                                                                        session_client: Any) -> None:
+    """A home installed without its front-door and bathroom motion sensors: the model card tells staff what the
+    detector cannot do there, before any alert is misread."""
+    s0 = org.seniors[0]
+    partial = [s for s in SENSORS if s[0] not in ("door-front", "pir-bathroom")]
+    await equip_home(session_client, org.h(org.admin), s0["id"], f"e2e-hub-{s0['id'][:8]}", sensors=partial)
+    page = await new_page()
+    await sign_in(page, org.staff1["email"], PASSWORD)
+    await page.goto(f"/seniors/{s0['id']}")
+    gaps = page.get_by_test_id("blind-spots")
+    await gaps.get_by_text("이 집의 센서가 보지 못하는 것").wait_for()
+    items = [t.strip() for t in await gaps.locator("li").all_inner_texts()]
+    assert items[0].startswith("no front-door sensor") and "bathroom-stay limit cannot run" in items[1], items
+    assert len(items) == 2 and not page.errors, (items, page.errors)
 
 
 async def test_guardian_sees_only_their_relative(page: Any, org_a: Org) -> None:

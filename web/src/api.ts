@@ -225,6 +225,8 @@ export interface ModelStatus {
   fault?: string | null;
   /** the last weeks day by day, as the last training saw them (local days of the home) */
   daily?: DailyRoutine[];
+  /** what the home's sensors cannot see and what the detector then cannot do (plain words, most consequential first) */
+  blind_spots?: string[];
 }
 
 export interface DailyRoutine {

@@ -15,8 +15,9 @@ from seniorsafe.seniors.service import get_visible_senior
 
 from . import configuration, registry
 from .configuration_schemas import OrganisationThresholds, SeniorThresholds, ThresholdOverrides
+from .coverage import blind_spots
 from .schemas import ModelStatus, TrainQueued
-from .service import thresholds_for
+from .service import home_of_senior, thresholds_for
 
 router = APIRouter(prefix="/api/v1", tags=["detection"])
 
@@ -76,9 +77,11 @@ async def describe_model(session: AsyncSession, senior_id: uuid.UUID, created_at
     row = await registry.latest_version(session, senior_id)
     fault = await session.scalar(select(Alert.evidence).where(
         Alert.senior_id == senior_id, Alert.kind == "model_fault", Alert.closed_at.is_(None)).limit(1))
+    home = await home_of_senior(session, senior_id)
+    blind = blind_spots(home.sensors) if home is not None else []
     if row is None:
         return {"senior_id": senior_id, "status": "learning", "since": created_at, "summary": LEARNING_TEXT,
-                "fault": fault}
+                "fault": fault, "blind_spots": blind}
     ready = row.days >= young_days
     since = row.created_at
     if ready:
@@ -92,5 +95,5 @@ async def describe_model(session: AsyncSession, senior_id: uuid.UUID, created_at
         "trained_at": row.created_at, "days": row.days, "events": row.events, "data_from": row.data_from,
         "data_to": row.data_to, "feedback_used": int(metrics.get("feedback_used") or 0),
         "summary": str(metrics.pop("summary", "") or LEARNING_TEXT), "fault": fault,
-        "daily": metrics.pop("daily", None) or [], "metrics": metrics,
+        "daily": metrics.pop("daily", None) or [], "metrics": metrics, "blind_spots": blind,
     }

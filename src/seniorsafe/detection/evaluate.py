@@ -35,6 +35,7 @@ import numpy as np
 from tqdm import tqdm
 
 from .activity import ActivityTracker, LocalClock
+from .coverage import blind_spots
 from .datasets import Dataset, load_dataset
 from .detector import HomeDetector
 from .events import HEALTH_KINDS, Event
@@ -325,6 +326,7 @@ def evaluate_home(
         "baselines": [_baseline(tl, injections, start, days, h, gaps) for h in cfg.baseline_hours],
         "hindsight": hindsight(tl, injections),
         "long_waking_silences": long_waking_silences(ds, tl, cfg, start),
+        "blind_spots": blind_spots(ds.sensors),
         "notes": ds.notes,
     }
     if cfg.early_check_budgets:

@@ -20,6 +20,7 @@ import orjson
 from tqdm import tqdm
 
 from .activity import LocalClock
+from .coverage import blind_spots
 from .detector import STILLNESS_KINDS, HomeDetector
 from .events import AWAY_KINDS, HEALTH_KINDS, AlertDecision, Event, SensorInfo
 from .formats import read_events_csv, read_sensors_json
@@ -237,7 +238,7 @@ def replay(
     result = run_detector(events, sensors, tz, thresholds, progress=progress, early_check=early_check)
     write_alerts_jsonl(out_path, result.alerts, tz)
     result.out_path = str(out_path)
-    result.notes = notes
+    result.notes = notes + [f"blind spot: {gap}" for gap in blind_spots(sensors)]
     return result
 
 

@@ -39,6 +39,9 @@ class ModelStatus(BaseModel):
     fault: str | None = Field(None, description="the model fault the detector reported (rules + priors in use)")
     metrics: dict[str, Any] = Field(default_factory=dict)
     daily: list[DailyRoutine] = Field(default_factory=list, description="the last weeks day by day (at most 28)")
+    blind_spots: list[str] = Field(
+        default_factory=list, description="what the home's sensors cannot see and what the detector then cannot do, "
+                                          "most consequential first (detection/coverage.py)")
 
 
 class TrainQueued(BaseModel):

@@ -474,6 +474,16 @@ function ModelCard({ data }: { data: Loaded<ModelStatus> }) {
               </span>
             </p>
             {m.summary && <p className="muted small">{m.summary}</p>}
+            {m.blind_spots && m.blind_spots.length > 0 && (
+              <div data-testid="blind-spots">
+                <p className="small">{t("model.blindSpots")}</p>
+                <ul className="muted small">
+                  {m.blind_spots.map((gap) => (
+                    <li key={gap}>{gap}</li>
+                  ))}
+                </ul>
+              </div>
+            )}
           </>
         )}
       </Show>
