@@ -107,7 +107,7 @@ _ROOM_WORDS = [
 
 
 def guess_room(*labels: str) -> str:
-    """The room a sensor label or a room name not in ROOMS most likely means ("dining room" -> living), else other."""
+    """The room a dataset's sensor label most likely names (by substring: "kitchen cupboard" -> kitchen), else other."""
     text = " ".join(labels).lower() + " "
     for room, words in _ROOM_WORDS:
         if any(w in text for w in words):
@@ -185,7 +185,7 @@ def sensors_from_mapping(raw: dict[str, Any], notes: list[str] | None = None) ->
     """Build sensors from the ``"sensors"`` object of SENSORS.json (``{id: {kind, room, of?}}``).
 
     With ``notes``, a room name not in ROOMS ("dining", "wc", "garage") is read as the room it most likely means
-    (:func:`guess_room`, else "other") and a note says so; without, it is an error."""
+    (:func:`room_named`, else "other") and a note says so; without, it is an error."""
     out: dict[str, SensorInfo] = {}
     read_as: dict[str, list[str]] = {}
     for sid, spec in raw.items():
@@ -199,10 +199,10 @@ def sensors_from_mapping(raw: dict[str, Any], notes: list[str] | None = None) ->
             read_as.setdefault(room, []).append(str(sid))
             room = room_named(room)
         out[str(sid)] = SensorInfo(str(sid), str(spec["kind"]), room, None if of is None else str(of))
-    for name, ids in read_as.items():
+    for name, ids in read_as.items():  # filled only when notes are asked for
         shown = ", ".join(ids[:5]) + (f" and {len(ids) - 5} more" if len(ids) > 5 else "")
-        if notes is not None:
-            notes.append(f"room {name!r} (sensor {shown}) is not one of {sorted(ROOMS)}: read as {out[ids[0]].room!r}")
+        assert notes is not None
+        notes.append(f"room {name!r} (sensor {shown}) is not one of {sorted(ROOMS)}: read as {out[ids[0]].room!r}")
     for s in out.values():
         if s.of is not None and s.of not in out:
             raise ValueError(f"sensor {s.id!r}: 'of' refers to unknown sensor {s.of!r}")
