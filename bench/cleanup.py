@@ -1,4 +1,5 @@
-"""What every benchmark removes when it ends: its throwaway database and its Redis keys."""
+"""A benchmark's throwaway database (created and migrated here) and what every benchmark removes when it ends: that
+database and its Redis keys."""
 
 from __future__ import annotations
 
@@ -9,6 +10,17 @@ import redis
 
 PG_ADMIN = os.environ.get("BENCH_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+def create_database(name: str) -> str:
+    """Create and migrate a throwaway database; returns its SQLAlchemy (asyncpg) URL."""
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://") + f"/{name}"
+    from seniorsafe.migrate import upgrade
+
+    upgrade(url)
+    return url
 
 
 def drop_run(database: str, redis_prefix: str) -> None:

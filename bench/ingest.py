@@ -36,7 +36,7 @@ import orjson
 import psycopg
 import redis
 
-from cleanup import drop_run
+from cleanup import create_database, drop_run
 from mqtt_load import ROOT, MqttHub, connect_all, ingest_env, start_broker, start_ingest, stop_all, wait_acked
 from seniorsafe.telemetry.broker import LocalBroker
 
@@ -101,16 +101,6 @@ def publisher_process(hubs: list[tuple[str, str]], port: int, rate: float, durat
 
 
 # ---------------------------------------------------------------- set-up
-
-
-def create_database(name: str) -> str:
-    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://") + f"/{name}"
-    from seniorsafe.migrate import upgrade
-
-    upgrade(url)
-    return url
 
 
 def seed(libpq: str, count: int) -> list[tuple[str, str]]:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Float, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from seniorsafe.accounts.models import Organisation
@@ -144,20 +144,29 @@ class StoredEvent:
     seq: int
 
 
+#: rows fetched per round trip when reading a home's history
+HISTORY_CHUNK = 5000
+
+
 async def history(session: AsyncSession, home: HomeInfo, since: datetime,
                   until: datetime | None = None) -> list[StoredEvent]:
     """The home's stored events since `since` in time order (late ones keep their flag)."""
     e = SensorEvent
-    query = (select(e.ts, e.hub_id, e.seq, e.sensor_pk, e.value, e.late)
+    epoch = cast(func.extract("epoch", e.ts), Float(53))  # a float from the server: no datetime per row
+    query = (select(epoch, e.hub_id, e.seq, e.sensor_pk, e.value, e.late)
              .where(e.home_id == home.home_id, e.ts >= since))
     if until is not None:
         query = query.where(e.ts < until)
     out: list[StoredEvent] = []
-    result = await session.stream(query.order_by(e.ts, e.hub_id, e.seq).execution_options(yield_per=5000))
-    async for ts, hub_id, seq, sensor_pk, value, late in result:
-        sid = home.by_pk.get(sensor_pk)
-        if sid is not None:
-            out.append(StoredEvent(Event(ts.timestamp(), sid, float(value), bool(late)), hub_id, int(seq)))
+    by_pk = home.by_pk
+    result = await session.stream(query.order_by(e.ts, e.hub_id, e.seq).execution_options(yield_per=HISTORY_CHUNK))
+    # chunk by chunk: iterating an async result row by row costs ~30 µs a row (a 90-day densely sensed home,
+    # 450k events, took 16 s to read instead of 2)
+    async for rows in result.partitions():
+        for ts, hub_id, seq, sensor_pk, value, late in rows:
+            sid = by_pk.get(sensor_pk)
+            if sid is not None:
+                out.append(StoredEvent(Event(ts, sid, float(value), bool(late)), hub_id, int(seq)))
     return out
 
 
