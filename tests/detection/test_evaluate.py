@@ -105,6 +105,11 @@ def test_a_check_while_the_resident_is_out_unseen_is_counted_as_a_page() -> None
     assert e["pages"] == e["danger_false_alarms"] + 1 and e["answered"] + e["checks_while_out"] <= e["checks"]
     at_home = evaluate_home(_ds(synthetic_days(21)), cfg, Thresholds(), sweep=False)["early_check"][0]
     assert at_home["checks_while_out"] == at_home["out_silences"] == 0
+    # out unseen for 14 h: the robot is sent again and again (back-off) into the same silence; one page
+    events = [e for e in synthetic_days(21) if not at(15, 9.4) <= e.ts < at(15, 23.5)]
+    events = sorted([*events, Event(at(15, 23.5), "front", 1), Event(at(15, 23.5) + 5, "front", 0)], key=lambda e: e.ts)
+    long = evaluate_home(_ds(events), cfg, Thresholds(), sweep=False)["early_check"][0]
+    assert long["checks_while_out"] >= 3 and long["out_silences"] == 1, long
 
 
 def test_a_home_given_as_a_folder_is_evaluated_like_the_dataset_it_came_from(tmp_path: Path) -> None:

@@ -177,6 +177,12 @@ def recording_gaps(ds: Dataset) -> list[tuple[float, float]]:
     return out
 
 
+def _any_within(sorted_times: Sequence[float], lo: float, hi: float) -> bool:
+    """Whether one of ``sorted_times`` lies in (lo, hi]."""
+    i = bisect.bisect_right(sorted_times, lo)
+    return i < len(sorted_times) and sorted_times[i] <= hi
+
+
 def _in_gap(t: float, gaps: Sequence[tuple[float, float]]) -> bool:
     return any(a < t <= b for a, b in gaps)
 
@@ -391,7 +397,10 @@ def early_check_scenario(
     # the action after the check: the exterior door = the resident came back in (a check found nobody)
     after = (bisect.bisect_right(tl.ts, t) for t in answered)
     ended_by_door = [i for i in after if i < len(tl.ts) and tl.exterior[i]]
-    out_silences = len(set(ended_by_door))
+    # one page per such silence, unless a danger alert (counted above) already paged during it
+    paged = sorted(a.danger_at for a in result.alerts if a.danger_at is not None)
+    out_silences = sum(1 for i in set(ended_by_door)
+                       if not _any_within(paged, tl.ts[i - 1] if i else -math.inf, tl.ts[i]))
     at_home = len(answered) - len(ended_by_door)
     out = _ttd_stats(ttd)
     out.update(
