@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
+import numpy as np
+
 from .events import ACTIVITY_KINDS, POWER_ON_WATTS, WET_ROOMS, Event, SensorInfo
 
 #: sensor kinds whose on and off readings are pooled into one context (a motion sensor always
@@ -44,6 +46,12 @@ class LocalClock:
     def local_seconds(self, ts: float) -> float:
         """Seconds since 1970-01-01 00:00 *local* (a monotone local clock, DST folded)."""
         return ts + self.offset(ts)
+
+    def local_seconds_array(self, ts: np.ndarray) -> np.ndarray:
+        """:meth:`local_seconds` of many epochs at once (one offset lookup per distinct UTC hour)."""
+        hours, inverse = np.unique((ts // 3600).astype(np.int64), return_inverse=True)
+        offsets = np.array([self.offset(float(h) * 3600.0) for h in hours])
+        return np.asarray(ts + offsets[inverse])
 
     def hour(self, ts: float) -> float:
         return (self.local_seconds(ts) % 86400.0) / 3600.0

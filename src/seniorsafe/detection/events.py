@@ -199,14 +199,17 @@ def sensors_from_mapping(raw: dict[str, Any], notes: list[str] | None = None) ->
             read_as.setdefault(room, []).append(str(sid))
             room = room_named(room)
         out[str(sid)] = SensorInfo(str(sid), str(spec["kind"]), room, None if of is None else str(of))
-    for name, ids in read_as.items():  # filled only when notes are asked for
-        shown = ", ".join(ids[:5]) + (f" and {len(ids) - 5} more" if len(ids) > 5 else "")
-        assert notes is not None
-        notes.append(f"room {name!r} (sensor {shown}) is not one of {sorted(ROOMS)}: read as {out[ids[0]].room!r}")
+    if notes is not None:
+        notes.extend(_room_read_as(name, ids) for name, ids in read_as.items())
     for s in out.values():
         if s.of is not None and s.of not in out:
             raise ValueError(f"sensor {s.id!r}: 'of' refers to unknown sensor {s.of!r}")
     return out
+
+
+def _room_read_as(name: str, ids: list[str]) -> str:
+    shown = ", ".join(ids[:5]) + (f" and {len(ids) - 5} more" if len(ids) > 5 else "")
+    return f"room {name!r} (sensor {shown}) is not one of {sorted(ROOMS)}: read as {room_named(name)!r}"
 
 
 def format_duration(seconds: float) -> str:

@@ -535,7 +535,7 @@ class ModelFitter:
         if row is None:
             return 0
         key, hour, weekend, gap = row
-        b = int(np.clip(np.searchsorted(EDGES, gap, side="right") - 1, 0, N_BINS - 1))
+        b = int(_bins(np.array([gap]))[0])
         if counts[key, hour, weekend, b] < 1.0:
             return 0
         counts[key, hour, weekend, b] -= 1.0
@@ -549,7 +549,7 @@ class ModelFitter:
             self._counts = grown
         if self._gap_rows:
             rows = np.asarray(self._gap_rows, dtype=np.float64)
-            bins = np.clip(np.searchsorted(EDGES, rows[:, 3], side="right") - 1, 0, N_BINS - 1)
+            bins = _bins(rows[:, 3])
             idx = rows[:, :3].astype(np.int64)
             np.add.at(self._counts, (idx[:, 0], idx[:, 1], idx[:, 2], bins), 1.0)
             self._gap_rows = []
@@ -615,6 +615,11 @@ class ModelFitter:
         return used
 
 
+def _bins(seconds: np.ndarray) -> np.ndarray:
+    """The histogram bin (EDGES) of each pause length."""
+    return np.clip(np.searchsorted(EDGES, seconds, side="right") - 1, 0, N_BINS - 1)
+
+
 def feedback_kind(kind: str, reason: str | None) -> str:
     """The feedback label of a false alarm: its kind, and for a routine change which check raised it
     (``routine_change:no_meal``), since each check learns on its own."""
@@ -661,10 +666,7 @@ class _ActivityArrays:
         if len(fitter.a_ts) == n:
             return self
         ts = np.asarray(fitter.a_ts[n:], dtype=np.float64)
-        buckets = (ts // 3600).astype(np.int64)
-        uniq, inverse = np.unique(buckets, return_inverse=True)
-        offsets = np.array([fitter.clock.offset(float(b) * 3600.0) for b in uniq])
-        local = ts + offsets[inverse]
+        local = fitter.clock.local_seconds_array(ts)
         rooms = np.fromiter((_ROOM_CODE.get(r, _OTHER_ROOM) for r in fitter.a_room[n:]), np.int64, ts.size)
         self.ts = np.concatenate([self.ts, ts])
         self.local = np.concatenate([self.local, local])

@@ -7,6 +7,7 @@ so at any moment the detector knows only the past.
 
 from __future__ import annotations
 
+import bisect
 import math
 import time
 from collections.abc import Callable, Sequence
@@ -110,8 +111,7 @@ class EarlyCheck:
             elif d.action == "open":
                 self._opened[d.kind] = d.at
                 if d.severity == "caution" and d.kind not in _NO_CHECK_KINDS:
-                    self.due.append((d.at + self.after_s(d.room), d.kind, d.at))
-                    self.due.sort()
+                    bisect.insort(self.due, (d.at + self.after_s(d.room), d.kind, d.at))
                     self.sent.append(d.at)
 
     def answer(self, det: HomeDetector) -> list[AlertDecision]:
