@@ -17,7 +17,7 @@ from . import configuration, registry
 from .configuration_schemas import OrganisationThresholds, SeniorThresholds, ThresholdOverrides
 from .coverage import blind_spots
 from .schemas import ModelStatus, TrainQueued
-from .service import home_of_senior, thresholds_for
+from .service import senior_sensors, thresholds_for
 
 router = APIRouter(prefix="/api/v1", tags=["detection"])
 
@@ -77,8 +77,8 @@ async def describe_model(session: AsyncSession, senior_id: uuid.UUID, created_at
     row = await registry.latest_version(session, senior_id)
     fault = await session.scalar(select(Alert.evidence).where(
         Alert.senior_id == senior_id, Alert.kind == "model_fault", Alert.closed_at.is_(None)).limit(1))
-    home = await home_of_senior(session, senior_id)
-    blind = blind_spots(home.sensors) if home is not None else []
+    sensors = await senior_sensors(session, senior_id)
+    blind = blind_spots(sensors) if sensors is not None else []
     if row is None:
         return {"senior_id": senior_id, "status": "learning", "since": created_at, "summary": LEARNING_TEXT,
                 "fault": fault, "blind_spots": blind}
