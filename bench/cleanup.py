@@ -4,6 +4,9 @@ database and its Redis keys."""
 from __future__ import annotations
 
 import os
+import uuid
+from collections.abc import Iterable
+from typing import Any
 
 import psycopg
 import redis
@@ -21,6 +24,27 @@ def create_database(name: str) -> str:
 
     upgrade(url)
     return url
+
+
+def insert_home(conn: psycopg.Connection[Any], org: uuid.UUID, name: str, hub_id: str, credential_hash: str,
+                tz: str, sensors: Iterable[tuple[str, str, str]]) -> tuple[uuid.UUID, uuid.UUID, dict[str, int]]:
+    """A senior with a home, one hub and these (sensor id, kind, room) sensors in a throwaway database;
+    returns (senior id, home id, sensor primary key by sensor id)."""
+    senior, home = uuid.uuid4(), uuid.uuid4()
+    conn.execute("INSERT INTO seniors (id, org_id, name, health_conditions, medications, video_consent, risk_level, "
+                 "settings) VALUES (%s, %s, %s, '[]', '[]', false, 'unknown', '{}')", (senior, org, name))
+    conn.execute("INSERT INTO homes (id, org_id, senior_id, timezone, rooms) VALUES (%s, %s, %s, %s, '[]')",
+                 (home, org, senior, tz))
+    conn.execute("INSERT INTO hubs (id, org_id, home_id, name, status, connectivity, credential_hash) "
+                 "VALUES (%s, %s, %s, 'h', 'active', 'unknown', %s)", (hub_id, org, home, credential_hash))
+    pks: dict[str, int] = {}
+    for sensor_id, kind, room in sensors:
+        row = conn.execute("INSERT INTO sensors (org_id, home_id, hub_id, sensor_id, kind, room, config) "
+                           "VALUES (%s, %s, %s, %s, %s, %s, '{}') RETURNING id",
+                           (org, home, hub_id, sensor_id, kind, room)).fetchone()
+        assert row is not None
+        pks[sensor_id] = int(row[0])
+    return senior, home, pks
 
 
 def drop_run(database: str, redis_prefix: str) -> None:

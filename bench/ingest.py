@@ -36,13 +36,16 @@ import orjson
 import psycopg
 import redis
 
-from cleanup import create_database, drop_run
+from cleanup import create_database, drop_run, insert_home
 from mqtt_load import ROOT, MqttHub, connect_all, ingest_env, start_broker, start_ingest, stop_all, wait_acked
 from seniorsafe.telemetry.broker import LocalBroker
 
 PG_ADMIN = os.environ.get("BENCH_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
-SENSORS = ("pir-living", "pir-kitchen", "pir-bedroom", "bed", "door-front", "fridge")
+SENSOR_SPECS = (("pir-living", "motion", "living"), ("pir-kitchen", "motion", "kitchen"),
+                ("pir-bedroom", "motion", "bedroom"), ("bed", "presence", "bedroom"),
+                ("door-front", "door", "entrance"), ("fridge", "contact", "kitchen"))
+SENSORS = tuple(sensor_id for sensor_id, _, _ in SENSOR_SPECS)
 
 
 # ---------------------------------------------------------------- publisher (bench/mqtt_load.py's minimal client)
@@ -111,21 +114,8 @@ def seed(libpq: str, count: int) -> list[tuple[str, str]]:
         org = uuid.uuid4()
         conn.execute("INSERT INTO organisations (id, name, settings) VALUES (%s, 'bench', '{}')", (org,))
         for i in range(count):
-            senior, home, hub_id, secret = uuid.uuid4(), uuid.uuid4(), f"bench-{i:04d}", uuid.uuid4().hex
-            conn.execute("INSERT INTO seniors (id, org_id, name, health_conditions, medications, video_consent, "
-                         "risk_level, settings) VALUES (%s, %s, %s, '[]', '[]', false, 'unknown', '{}')",
-                         (senior, org, f"s{i}"))
-            conn.execute("INSERT INTO homes (id, org_id, senior_id, timezone, rooms) VALUES (%s, %s, %s, "
-                         "'Asia/Seoul', '[]')", (home, org, senior))
-            conn.execute("INSERT INTO hubs (id, org_id, home_id, name, status, connectivity, credential_hash) "
-                         "VALUES (%s, %s, %s, 'h', 'active', 'unknown', %s)", (hub_id, org, home, token_digest(secret)))
-            for sensor in SENSORS:
-                kind = "presence" if sensor == "bed" else "door" if sensor.startswith("door") else (
-                    "contact" if sensor == "fridge" else "motion")
-                room = {"pir-living": "living", "pir-kitchen": "kitchen", "pir-bedroom": "bedroom", "bed": "bedroom",
-                        "door-front": "entrance", "fridge": "kitchen"}[sensor]
-                conn.execute("INSERT INTO sensors (org_id, home_id, hub_id, sensor_id, kind, room, config) "
-                             "VALUES (%s, %s, %s, %s, %s, %s, '{}')", (org, home, hub_id, sensor, kind, room))
+            hub_id, secret = f"bench-{i:04d}", uuid.uuid4().hex
+            insert_home(conn, org, f"s{i}", hub_id, token_digest(secret), "Asia/Seoul", SENSOR_SPECS)
             hubs.append((hub_id, secret))
     return hubs
 

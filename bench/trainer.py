@@ -29,7 +29,7 @@ import orjson
 import psycopg
 from tqdm import tqdm
 
-from cleanup import create_database, drop_run
+from cleanup import create_database, drop_run, insert_home
 from seniorsafe.bus import Bus
 from seniorsafe.config import Settings
 from seniorsafe.db import Database
@@ -46,22 +46,10 @@ RUNS = 3
 
 def seed_home(libpq: str, org: uuid.UUID, name: str, sensors: dict[str, SensorInfo], events: list[Event]) -> uuid.UUID:
     """A resident, a home, a hub, its sensors and its events (COPY); returns the senior id."""
-    senior, home, hub = uuid.uuid4(), uuid.uuid4(), f"bench-{name}"
+    hub = f"bench-{name}"
     with psycopg.connect(libpq, autocommit=True) as conn:
-        conn.execute("INSERT INTO seniors (id, org_id, name, health_conditions, medications, video_consent, "
-                     "risk_level, settings) VALUES (%s, %s, %s, '[]', '[]', false, 'unknown', '{}')",
-                     (senior, org, name))
-        conn.execute("INSERT INTO homes (id, org_id, senior_id, timezone, rooms) VALUES (%s, %s, %s, %s, '[]')",
-                     (home, org, senior, TZ))
-        conn.execute("INSERT INTO hubs (id, org_id, home_id, name, status, connectivity, credential_hash) "
-                     "VALUES (%s, %s, %s, 'h', 'active', 'unknown', 'x')", (hub, org, home))
-        pk: dict[str, int] = {}
-        for s in sensors.values():
-            row = conn.execute("INSERT INTO sensors (org_id, home_id, hub_id, sensor_id, kind, room, config) "
-                               "VALUES (%s, %s, %s, %s, %s, %s, '{}') RETURNING id",
-                               (org, home, hub, s.id, s.kind, s.room)).fetchone()
-            assert row is not None
-            pk[s.id] = int(row[0])
+        specs = [(s.id, s.kind, s.room) for s in sensors.values()]
+        senior, home, pk = insert_home(conn, org, name, hub, "x", TZ, specs)
         first, last = (datetime.fromtimestamp(t, UTC).date() for t in (events[0].ts, events[-1].ts))
         for day in range((last - first).days + 1):  # the daily partitions (ingest creates them as data arrives)
             conn.execute("SELECT sensor_events_ensure_partition(%s)", (first + timedelta(days=day),))
