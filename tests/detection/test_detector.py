@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from seniorsafe.detection import AlertDecision, Event, HomeDetector, PersonalModel, Thresholds
+from seniorsafe.detection.activity import ActivityTracker
 from seniorsafe.detection.detector import CAUTION_LEAD_S, STILLNESS_KINDS
 from seniorsafe.detection.personal import feedback_kind
 
@@ -157,6 +158,49 @@ def test_fall_by_day_is_detected_with_evidence_and_latched(model: PersonalModel)
     resumed = d.on_event(Event(t + 7 * 3600, "m_living", 1))
     assert ("inactivity", "danger") in kinds(resumed, "close")
     assert "inactivity" not in d.open
+
+
+def test_devices_repeating_their_state_do_not_hide_a_fall(model: PersonalModel) -> None:
+    """Zigbee contact and motion sensors re-send their whole state with every check-in or battery report
+    (every ~50 min): "fridge closed", "no motion", "bed free" again are not someone moving."""
+    t = at(30, 14)
+    day = [ev for ev in synthetic_days(1, seed=5, start_day=30) if ev.ts < t]
+    last = max(ev.ts for ev in day)
+    quiet = det(model)
+    chatty = det(model)
+    for ev in day:
+        quiet.on_event(ev)
+        chatty.on_event(ev)
+    chatty.on_event(Event(last + 1, "fridge", 0))  # the fridge's current state is "closed"
+    chatty.on_event(Event(last + 2, "bed", 0))
+    fired_quiet = run_until(quiet, t + 6 * 3600)
+    fired_chatty: list[AlertDecision] = []
+    for k in range(1, 8):
+        check_in = last + k * 50 * 60
+        fired_chatty += run_until(chatty, check_in)
+        for sensor in ("fridge", "m_living", "bed"):
+            fired_chatty += chatty.on_event(Event(check_in, sensor, 0))
+    fired_chatty += run_until(chatty, t + 6 * 3600)
+
+    def first_danger(fired: list[AlertDecision]) -> float:
+        return min(x.at for x in fired if x.kind == "inactivity" and x.severity == "danger")
+
+    assert first_danger(fired_chatty) == pytest.approx(first_danger(fired_quiet))
+    assert not [x for x in fired_chatty if x.action == "close"]
+
+
+def test_a_repeated_motion_trigger_is_activity_a_repeated_state_is_not() -> None:
+    tracker = ActivityTracker(sensors())
+    t = at(0, 10)
+    seen = [
+        tracker.classify(Event(t + i, sid, v)) is not None
+        for i, (sid, v) in enumerate(
+            [("m_kitchen", 1), ("m_kitchen", 1), ("m_kitchen", 0), ("m_kitchen", 0),
+             ("fridge", 1), ("fridge", 1), ("fridge", 0), ("fridge", 0),
+             ("bed", 1), ("bed", 1), ("bed", 0), ("bed", 0)]
+        )
+    ]
+    assert seen == [True, True, True, False, True, False, True, False, True, False, True, False]
 
 
 def test_sleep_in_bed_does_not_alarm(model: PersonalModel) -> None:

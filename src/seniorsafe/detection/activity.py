@@ -108,14 +108,14 @@ def room_key(room: str, resting: bool) -> str:
 
 
 class ActivityTracker:
-    """Keeps which bed/chair sensors are occupied and which appliances are on; classifies events."""
+    """Keeps the last state of every sensor (which bed/chair is occupied, which appliance on); classifies events."""
 
-    __slots__ = ("_occupied_at", "_power_on", "presence_on", "sensors")
+    __slots__ = ("_occupied_at", "_state", "presence_on", "sensors")
 
     def __init__(self, sensors: dict[str, SensorInfo]) -> None:
         self.sensors = sensors
         self.presence_on: set[str] = set()
-        self._power_on: dict[str, bool] = {}
+        self._state: dict[str, bool] = {}
         self._occupied_at: dict[str, float] = {}
 
     def classify(self, ev: Event) -> Activity | None:
@@ -126,13 +126,13 @@ class ActivityTracker:
         value = ev.value
         if not math.isfinite(value):
             return None
-        if sensor.kind == "power":
-            on = value > POWER_ON_WATTS
-            if self._power_on.get(sensor.id) == on:
-                return None  # a new reading of a running (or idle) appliance is not an action
-            self._power_on[sensor.id] = on
-        else:
-            on = value >= 0.5
+        on = value > POWER_ON_WATTS if sensor.kind == "power" else value >= 0.5
+        if self._state.get(sensor.id) == on and (not on or sensor.kind not in POOLED_KINDS):
+            # the same state reported again (a power meter's next reading, a Zigbee device's periodic check-in
+            # or battery report repeating "closed" or "no motion"): nobody did anything. Only a motion or flush
+            # sensor's repeated "on" is a new trigger
+            return None
+        self._state[sensor.id] = on
         key = None
         if sensor.kind == "presence":
             if on:
