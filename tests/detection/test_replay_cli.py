@@ -63,13 +63,39 @@ def test_replay_function_result(home_files: tuple[Path, Path], tmp_path: Path) -
     assert result.events > 1000 and result.retrains >= 9 and 9 < result.days < 11
 
 
+def test_state_words_and_unlisted_sensors_as_other_recordings_write_them(
+    home_files: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """CASAS writes ON/OFF and OPEN/CLOSE; a recording may hold sensors the sensors file leaves out (temperature):
+    the words are read as 1/0 (same alerts as the numbers) and the unlisted sensors skipped with a note."""
+    ev, s = home_files
+    lines = ev.read_text(encoding="utf-8").splitlines()
+    word = {"m_": ("ON", "OFF"), "fr": ("OPEN", "CLOSE"), "be": ("true", "false")}
+    worded = [lines[0]]
+    for line in lines[1:]:
+        ts, sid, value = line.split(",")
+        on_off = word.get(sid[:2])
+        worded.append(f"{ts},{sid},{on_off[0] if value == '1' else on_off[1]}" if on_off else line)
+        worded.append(f"{ts},T001,21.5")
+    words = tmp_path / "WORDS.csv"
+    words.write_text("\n".join(worded) + "\n", encoding="utf-8")
+    plain, read = tmp_path / "plain.jsonl", tmp_path / "words.jsonl"
+    args = ["replay", "--sensors", str(s), "--no-progress"]
+    assert runner.invoke(app, [*args, "--events", str(ev), "--out", str(plain)]).exit_code == 0
+    res = runner.invoke(app, [*args, "--events", str(words), "--out", str(read)])
+    assert res.exit_code == 0, res.output
+    n = len(lines) - 1
+    assert f"note: skipped {n} events of sensors not in the sensors file: T001 ({n})" in res.output
+    assert read.read_bytes() == plain.read_bytes() != b""
+
+
 @pytest.mark.parametrize(
     ("content", "message"),
     [
         ("time,sensor,value\n", "line 1: header must be 'ts,sensor,value'"),
-        ("ts,sensor,value\n2024-03-04T10:00:00,m_kitchen,1\n2024-03-04T10:01:00,ghost,1\n", "line 3: unknown sensor"),
+        ("ts,sensor,value\n2024-03-04T10:00:00,m_kitchen,1\n2024-03-04T10:01:00,,1\n", "line 3: empty sensor id"),
         ("ts,sensor,value\nyesterday,m_kitchen,1\n", "line 2: bad timestamp"),
-        ("ts,sensor,value\n2024-03-04T10:00:00,m_kitchen,on\n", "line 2: value 'on' is not a number"),
+        ("ts,sensor,value\n2024-03-04T10:00:00,m_kitchen,maybe\n", "line 2: value 'maybe' is not a number"),
         ("ts,sensor,value\n2024-03-04T10:00:00,m_kitchen\n", "line 2: expected 3 columns"),
     ],
 )

@@ -245,7 +245,7 @@ def load_home_folder(folder: Path) -> Dataset:
     that any recorded home can be evaluated with the same protocol (raises formats.InputError on bad input)."""
     notes: list[str] = []
     tz, sensors = read_sensors_json(folder / "SENSORS.json", notes)
-    events = read_events_csv(folder / "EVENTS.csv", sensors, tz)
+    events = read_events_csv(folder / "EVENTS.csv", sensors, tz, notes)
     return Dataset(folder.resolve().name, tz, sensors, events, rows=len(events), notes=notes)
 
 

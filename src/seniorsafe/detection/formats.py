@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import math
+from collections import Counter
 from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
@@ -76,11 +77,22 @@ def parse_ts(text: str, tz: ZoneInfo) -> float:
     return dt.timestamp()
 
 
-def read_events_csv(path: str | Path, sensors: dict[str, SensorInfo], tz: str) -> list[Event]:
-    """EVENTS.csv -> events sorted by time (stable)."""
+#: state words some recordings write instead of 1/0 (CASAS: ON/OFF, OPEN/CLOSE; Zigbee: true/false)
+VALUE_WORDS: dict[str, float] = {
+    **dict.fromkeys(("on", "open", "true", "active", "occupied", "present", "pressed"), 1.0),
+    **dict.fromkeys(("off", "close", "closed", "false", "inactive", "unoccupied", "absent", "released"), 0.0),
+}
+
+
+def read_events_csv(
+    path: str | Path, sensors: dict[str, SensorInfo], tz: str, notes: list[str] | None = None
+) -> list[Event]:
+    """EVENTS.csv -> events sorted by time (stable). Rows of sensors that SENSORS.json does not list are skipped,
+    like the ingest's dead letters, and counted in ``notes`` (a typo in a sensor id must not go unnoticed)."""
     p = Path(path)
     zone = load_zone(tz, p)
     events: list[Event] = []
+    unlisted: Counter[str] = Counter()
     try:
         fh = p.open(newline="", encoding="utf-8")
     except FileNotFoundError as exc:
@@ -98,16 +110,24 @@ def read_events_csv(path: str | Path, sensors: dict[str, SensorInfo], tz: str) -
                 line = reader.line_num
                 if not row or all(not c.strip() for c in row):
                     continue
-                events.append(_parse_row(p, line, row, sensors, zone))
+                ev = _parse_row(p, line, row, zone)
+                if ev.sensor in sensors:
+                    events.append(ev)
+                else:
+                    unlisted[ev.sensor] += 1
         except UnicodeDecodeError as exc:
             raise InputError(p, f"not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
         except csv.Error as exc:
             raise InputError(p, f"malformed CSV ({exc})", reader.line_num) from exc
     events.sort(key=lambda e: e.ts)
+    if unlisted and notes is not None:
+        which = ", ".join(f"{sid} ({n})" for sid, n in unlisted.most_common(10))
+        more = f" and {len(unlisted) - 10} more" if len(unlisted) > 10 else ""
+        notes.append(f"skipped {unlisted.total()} events of sensors not in the sensors file: {which}{more}")
     return events
 
 
-def _parse_row(p: Path, line: int, row: list[str], sensors: dict[str, SensorInfo], zone: ZoneInfo) -> Event:
+def _parse_row(p: Path, line: int, row: list[str], zone: ZoneInfo) -> Event:
     if len(row) != 3:
         raise InputError(p, f"expected 3 columns (ts,sensor,value), found {len(row)}", line)
     ts_text, sensor, value_text = (c.strip() for c in row)
@@ -115,12 +135,16 @@ def _parse_row(p: Path, line: int, row: list[str], sensors: dict[str, SensorInfo
         ts = parse_ts(ts_text, zone)
     except ValueError as exc:
         raise InputError(p, f"bad timestamp {ts_text!r} (expected ISO 8601, e.g. 2024-03-01T07:15:00)", line) from exc
-    if sensor not in sensors:
-        raise InputError(p, f"unknown sensor {sensor!r} (not listed in the sensors file)", line)
+    if not sensor:
+        raise InputError(p, "empty sensor id", line)
     try:
         value = float(value_text)
-    except ValueError as exc:
-        raise InputError(p, f"value {value_text!r} is not a number", line) from exc
+    except ValueError:
+        word = VALUE_WORDS.get(value_text.lower())
+        if word is None:
+            expected = "nor on/off, open/closed, true/false"
+            raise InputError(p, f"value {value_text!r} is not a number ({expected})", line) from None
+        value = word
     if not math.isfinite(value):
         raise InputError(p, f"value {value_text!r} is not a finite number", line)
     return Event(ts, sensor, value)
