@@ -17,7 +17,7 @@ from seniorsafe.alerts.models import AlertStatus, Outcome, PersonalModelVersion
 from seniorsafe.deps import AppState
 from seniorsafe.detection import PersonalModel, registry
 from seniorsafe.detection.detector_service import DetectorService
-from seniorsafe.detection.service import emergencies, false_alarms
+from seniorsafe.detection.service import staff_feedback
 from seniorsafe.detection.trainer import TrainerService, train_senior
 from tests.conftest import Org
 from tests.detection_service.conftest import alerts_of, day_of_life, drain, new_home, send
@@ -94,7 +94,7 @@ async def test_false_alarm_feedback_reaches_fit(client: httpx.AsyncClient, state
         await close_alert(session, meal, at=datetime.fromtimestamp(at + 4000, UTC), outcome=Outcome.false_alarm,
                           text="she ate at her daughter's")
         await session.commit()
-        labels = [kind for _, kind in await false_alarms(session, senior, datetime.fromtimestamp(start, UTC))]
+        labels = [kind for _, kind in await staff_feedback(session, senior, datetime.fromtimestamp(start, UTC))]
     assert labels == ["inactivity", "routine_change:no_meal"]
     result = await train_senior(state.db, state.bus, state.storage, senior)
     assert result.feedback == 2 and result.metrics["feedback_used"] == 2
@@ -119,8 +119,9 @@ async def test_a_stillness_resolved_as_a_real_emergency_is_taken_out_of_the_trai
             await close_alert(session, await session.merge(alert), at=datetime.fromtimestamp(at + 900, UTC),
                               outcome=outcome, text=str(outcome))
         await session.commit()
-        found = await emergencies(session, senior, datetime.fromtimestamp(start, UTC))
-    assert [round(at - start) for at, _ in found] == [5 * 3600, 30 * 3600] and {k for _, k in found} == {"emergency"}
+        found = await staff_feedback(session, senior, datetime.fromtimestamp(start, UTC))
+    assert [(round(at - start), kind) for at, kind in found] == [
+        (5 * 3600, "emergency"), (30 * 3600, "emergency"), (78 * 3600, "inactivity")]
     result = await train_senior(state.db, state.bus, state.storage, senior)
     assert result.feedback == 3  # two emergencies + the false alarm
     assert result.metrics["emergencies_unlearned"] == 2 and result.metrics["feedback_used"] == 1

@@ -16,14 +16,16 @@ from sqlalchemy import Float, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from seniorsafe.accounts.models import Organisation
-from seniorsafe.alerts.models import Alert, Outcome
+from seniorsafe.alerts.models import Alert, Outcome, PersonalModelVersion
 from seniorsafe.homes.models import Connectivity, Home, Hub, Sensor
 from seniorsafe.seniors.models import Senior
 from seniorsafe.telemetry.models import SensorEvent
 
+from .coverage import blind_spots
 from .detector import STILLNESS_KINDS
 from .events import ROOMS, SENSOR_KINDS, Event, SensorInfo
 from .personal import EMERGENCY, feedback_kind
+from .registry import latest_version
 from .thresholds import Thresholds
 
 log = logging.getLogger(__name__)
@@ -183,19 +185,53 @@ async def history(session: AsyncSession, home: HomeInfo, since: datetime,
 EMERGENCY_OUTCOMES = (Outcome.help_sent, Outcome.hospital)
 
 
-async def emergencies(session: AsyncSession, senior_id: uuid.UUID, since: datetime) -> list[tuple[float, str]]:
-    """Stillness alerts staff resolved as real emergencies (help sent, hospital), as (time raised, "emergency"):
-    the trainer takes their silences out of what the model learns as this resident's normal."""
-    rows = await session.scalars(select(Alert.opened_at).where(
-        Alert.senior_id == senior_id, Alert.kind.in_(STILLNESS_KINDS), Alert.outcome.in_(EMERGENCY_OUTCOMES),
-        Alert.opened_at >= since).order_by(Alert.opened_at))
-    return [(opened.timestamp(), EMERGENCY) for opened in rows]
-
-
-async def false_alarms(session: AsyncSession, senior_id: uuid.UUID, since: datetime) -> list[tuple[float, str]]:
-    """Alerts staff marked as false alarms (FR-13), as (time the alert was raised, feedback kind) for
-    PersonalModel.fit; a routine change names the check that raised it (``routine_change:no_meal``)."""
-    rows = await session.execute(select(Alert.opened_at, Alert.kind, Alert.details["reason"].astext).where(
-        Alert.senior_id == senior_id, Alert.outcome == Outcome.false_alarm, Alert.opened_at >= since)
+async def staff_feedback(session: AsyncSession, senior_id: uuid.UUID, since: datetime) -> list[tuple[float, str]]:
+    """What staff said about this resident's alerts, for PersonalModel.fit, as (time the alert was raised, kind),
+    in time order, from one query:
+    - false alarms (FR-13) by feedback kind; a routine change names the check that raised it
+      (``routine_change:no_meal``);
+    - stillness alerts resolved as real emergencies (help sent, hospital) as ``"emergency"``: their silences are
+      taken out of what the model learns as this resident's normal."""
+    emergency = Alert.kind.in_(STILLNESS_KINDS) & Alert.outcome.in_(EMERGENCY_OUTCOMES)
+    rows = await session.execute(
+        select(Alert.opened_at, Alert.kind, Alert.details["reason"].astext, Alert.outcome)
+        .where(Alert.senior_id == senior_id, Alert.opened_at >= since,
+               (Alert.outcome == Outcome.false_alarm) | emergency)
         .order_by(Alert.opened_at))
-    return [(opened.timestamp(), feedback_kind(kind, reason)) for opened, kind, reason in rows]
+    return [(opened.timestamp(), feedback_kind(kind, reason) if outcome == Outcome.false_alarm else EMERGENCY)
+            for opened, kind, reason, outcome in rows]
+
+
+LEARNING_TEXT = ("No personal model yet: the detector watches with the fixed safety rules and typical values "
+                 "until enough days of sensor data have been recorded (the first training runs at night).")
+
+
+async def model_status_of(session: AsyncSession, senior: Senior) -> dict[str, Any]:
+    """The resident's personal model for the dashboard: learning or ready (and since when), version, data range,
+    plain-words summary, an open model fault, and what the home's sensors cannot see."""
+    senior_id, created_at = senior.id, senior.created_at
+    org_settings = await session.scalar(select(Organisation.settings).where(Organisation.id == senior.org_id))
+    young_days = thresholds_for(org_settings, senior.settings).young_model_days
+    row = await latest_version(session, senior_id)
+    fault = await session.scalar(select(Alert.evidence).where(
+        Alert.senior_id == senior_id, Alert.kind == "model_fault", Alert.closed_at.is_(None)).limit(1))
+    sensors = await senior_sensors(session, senior_id)
+    blind = blind_spots(sensors) if sensors is not None else []
+    if row is None:
+        return {"senior_id": senior_id, "status": "learning", "since": created_at, "summary": LEARNING_TEXT,
+                "fault": fault, "blind_spots": blind}
+    ready = row.days >= young_days
+    since = row.created_at
+    if ready:
+        since = await session.scalar(select(func.min(PersonalModelVersion.created_at)).where(
+            PersonalModelVersion.senior_id == senior_id, PersonalModelVersion.days >= young_days)) or since
+    else:
+        since = created_at
+    metrics = dict(row.metrics or {})
+    return {
+        "senior_id": senior_id, "status": "ready" if ready else "learning", "since": since, "version": row.version,
+        "trained_at": row.created_at, "days": row.days, "events": row.events, "data_from": row.data_from,
+        "data_to": row.data_to, "feedback_used": int(metrics.get("feedback_used") or 0),
+        "summary": str(metrics.pop("summary", "") or LEARNING_TEXT), "fault": fault,
+        "daily": metrics.pop("daily", None) or [], "metrics": metrics, "blind_spots": blind,
+    }

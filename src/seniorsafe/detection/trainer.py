@@ -35,7 +35,7 @@ from seniorsafe.storage import Storage, make_storage
 
 from . import registry
 from .personal import PersonalModel
-from .service import emergencies, false_alarms, history, home_of_senior
+from .service import history, home_of_senior, staff_feedback
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +69,7 @@ async def train_senior(db: Database, bus: Bus, storage: Storage, senior_id: uuid
         if home is None:
             raise NothingToLearn(f"senior {senior_id} has no home")
         stored = await history(session, home, since, now)
-        feedback = sorted(await false_alarms(session, senior_id, since) + await emergencies(session, senior_id, since))
+        feedback = await staff_feedback(session, senior_id, since)
     if not stored:
         raise NothingToLearn(f"senior {senior_id} has no sensor events since {since:%Y-%m-%d}")
     events = [s.event for s in stored]
