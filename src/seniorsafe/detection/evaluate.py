@@ -123,7 +123,8 @@ def pick_injections(ds: Dataset, tl: Timeline, cfg: EvalConfig, start: float) ->
     return sorted(out)
 
 
-def _model_at(models: dict[int, PersonalModel], clock: LocalClock, t: float) -> PersonalModel | None:
+def model_at(models: dict[int, PersonalModel], clock: LocalClock, t: float) -> PersonalModel | None:
+    """The model the detector had at ``t``: the one trained at the last nightly retraining before it."""
     day = clock.day(t)
     if clock.hour(t) < RETRAIN_HOUR:
         day -= 1
@@ -138,16 +139,33 @@ class Injection(NamedTuple):
     room: str | None  # the room that first alert names (where the resident was last sensed)
 
 
-def run_injection(ds: Dataset, t: float, model: PersonalModel | None, thr: Thresholds, cfg: EvalConfig) -> Injection:
+def run_injection(
+    ds: Dataset,
+    t: float,
+    model: PersonalModel | None,
+    thr: Thresholds,
+    cfg: EvalConfig,
+    events: Sequence[Event] | None = None,
+    during: Sequence[Event] = (),
+) -> Injection:
+    """A fall at ``t``: the detector is fed the day before from ``events`` (default: the recording), then nothing
+    a person does for ``cfg.fall_hours`` — only ``during``, what devices send on their own meanwhile (sorted)."""
+    recording = ds.events if events is None else events
     det = HomeDetector(ds.sensors, ds.tz, model, thr, missing_model_is_fault=False)
-    lo = bisect.bisect_left(ds.events, t - 86400.0, key=lambda e: e.ts)
-    hi = bisect.bisect_left(ds.events, t, key=lambda e: e.ts)
-    for ev in ds.events[lo:hi]:
+    lo = bisect.bisect_left(recording, t - 86400.0, key=lambda e: e.ts)
+    hi = bisect.bisect_left(recording, t, key=lambda e: e.ts)
+    for ev in recording[lo:hi]:
         det.on_event(ev)
     horizon = t + cfg.fall_hours * 3600.0
     first_any = first_danger = math.inf
     room: str | None = None
-    while det.next_deadline <= horizon:
+    device = iter([ev for ev in during if t <= ev.ts < horizon])
+    pending = next(device, None)
+    while min(det.next_deadline, pending.ts if pending else math.inf) <= horizon:
+        if pending is not None and pending.ts < det.next_deadline:
+            det.on_event(pending)  # a device reporting on its own; nothing is due before it
+            pending = next(device, None)
+            continue
         now = max(det.next_deadline, t)
         for d in det.on_tick(now):
             if d.action == "close" or d.kind in HEALTH_KINDS:
@@ -300,7 +318,7 @@ def evaluate_home(
         fa = false_alarms(result, start, gaps)
         ttd, any_ttd = [], []
         for inj in injections:
-            fall = run_injection(ds, inj, _model_at(base.models_by_day, clock, inj), t, cfg)
+            fall = run_injection(ds, inj, model_at(base.models_by_day, clock, inj), t, cfg)
             ttd.append(fall.danger)
             any_ttd.append(fall.first)
         n_d, n_c = sum(fa["danger"].values()), sum(fa["caution"].values())
@@ -389,7 +407,7 @@ def early_check_scenario(
     fa = false_alarms(result, start, gaps)
     ttd = []
     for inj in injections:
-        fall = run_injection(ds, inj, _model_at(models, clock, inj), thr, cfg)
+        fall = run_injection(ds, inj, model_at(models, clock, inj), thr, cfg)
         ttd.append(min(fall.danger, fall.first + duration(fall.room)))
     n_d = sum(fa["danger"].values())
     sent, answered = ([t for t in times if t >= start and not _in_gap(t, gaps)]
