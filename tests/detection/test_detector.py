@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from seniorsafe.detection import AlertDecision, Event, HomeDetector, PersonalModel, Thresholds
+from seniorsafe.detection import AlertDecision, Event, HomeDetector, PersonalModel, SensorInfo, Thresholds
 from seniorsafe.detection.activity import ActivityTracker
 from seniorsafe.detection.detector import CAUTION_LEAD_S, STILLNESS_KINDS
 from seniorsafe.detection.personal import feedback_kind
@@ -201,6 +201,14 @@ def test_a_repeated_motion_trigger_is_activity_a_repeated_state_is_not() -> None
         )
     ]
     assert seen == [True, True, True, False, True, False, True, False, True, False, True, False]
+
+
+def test_an_appliance_idling_near_the_threshold_does_not_flap() -> None:
+    """On above 15 W, off again only below 5 W: a box idling at 14-16 W is not someone switching it on and off."""
+    tracker = ActivityTracker({"tv": SensorInfo("tv", "power", "living")})
+    watts = [0, 16, 14, 16, 12, 15.5, 3, 4, 14, 20, 120, 0.5]
+    acted = [tracker.classify(Event(at(0, 10) + 60 * i, "tv", w)) is not None for i, w in enumerate(watts)]
+    assert acted == [True, True, False, False, False, False, True, False, False, True, False, True]
 
 
 def test_sleep_in_bed_does_not_alarm(model: PersonalModel) -> None:

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from .events import ACTIVITY_KINDS, POWER_ON_WATTS, WET_ROOMS, Event, SensorInfo
+from .events import ACTIVITY_KINDS, POWER_OFF_WATTS, POWER_ON_WATTS, WET_ROOMS, Event, SensorInfo
 
 #: sensor kinds whose on and off readings are pooled into one context (a motion sensor always
 #: turns itself off shortly after the last movement, so "off" says nothing extra)
@@ -118,6 +118,11 @@ class ActivityTracker:
         self._state: dict[str, bool] = {}
         self._occupied_at: dict[str, float] = {}
 
+    def _power_on(self, sensor_id: str, watts: float) -> bool:
+        if self._state.get(sensor_id):
+            return watts >= POWER_OFF_WATTS
+        return watts > POWER_ON_WATTS
+
     def classify(self, ev: Event) -> Activity | None:
         """Update occupancy state with ``ev``; return an :class:`Activity` when it shows a person acting."""
         sensor = self.sensors.get(ev.sensor)
@@ -126,7 +131,7 @@ class ActivityTracker:
         value = ev.value
         if not math.isfinite(value):
             return None
-        on = value > POWER_ON_WATTS if sensor.kind == "power" else value >= 0.5
+        on = self._power_on(sensor.id, value) if sensor.kind == "power" else value >= 0.5
         if self._state.get(sensor.id) == on and (not on or sensor.kind not in POOLED_KINDS):
             # the same state reported again (a power meter's next reading, a Zigbee device's periodic check-in
             # or battery report repeating "closed" or "no motion"): nobody did anything. Only a motion or flush

@@ -39,6 +39,9 @@ WET_ROOMS: frozenset[str] = frozenset({"bathroom", "toilet"})
 
 #: A power reading above this many watts counts as "appliance in use".
 POWER_ON_WATTS = 15.0
+#: ... and below this many watts it is off again; readings in between keep the last state (a box idling at 14-16 W
+#: must not switch on and off with every reading)
+POWER_OFF_WATTS = 5.0
 
 Action = Literal["open", "update", "close"]
 Severity = Literal["caution", "danger"]
