@@ -119,7 +119,11 @@ class ServerThread:
         self.thread.join(timeout=10)
 
 
-@pytest.fixture(scope="session")
+# package scope: the server's workflow worker (escalation and notification dispatch in real time, against the
+# session's database) must stop with the e2e tests, or it races tests that drive those ticks with their own clock
+# (tests/notifications: a delivery dispatched by it with the app's settings made test_gives_up_after_max_attempts
+# fail now and then)
+@pytest.fixture(scope="package")
 def live_server(settings: Settings, web_dist: Path) -> Iterator[ServerThread]:
     os.environ.setdefault("SENIORSAFE_WEB_DIST", str(web_dist))
     port = free_port()
