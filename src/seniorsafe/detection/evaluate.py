@@ -351,7 +351,7 @@ def evaluate_home(
         "hindsight": hindsight(tl, injections),
         "long_waking_silences": long_waking_silences(ds, tl, cfg, start),
         "blind_spots": blind_spots(ds.sensors),
-        "notes": ds.notes,
+        "notes": ds.notes + base.model_notes(),
     }
     if cfg.early_check_budgets:
         report["early_check"] = [

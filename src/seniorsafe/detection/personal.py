@@ -85,6 +85,11 @@ ROUTINE_PRIOR_DAYS = 3.0
 UNSEEN_EXIT_MIN_S = 2 * 3600.0
 #: from this many unseen exits in the routine window on, evidence and summary say the resident may be out
 UNSEEN_EXITS_NOTE = 2
+#: a sensor that was the only one to fire for this long between two exterior-door actions, at least
+#: FIRES_ALONE_TIMES times in the routine window, probably fires with nobody home (a pet, a heater or sunlight in
+#: a motion sensor's view, an appliance that cycles): said in the model summary (an installation matter)
+FIRES_ALONE_MIN_S = 4 * 3600.0
+FIRES_ALONE_TIMES = 2
 
 # population priors of stillness (lognormal: median seconds, sigma) by context class, day / night
 _PRIOR_DAY = {"active": (5 * 60.0, 1.3), "resting": (45 * 60.0, 1.0), "bedroom": (10 * 60.0, 1.5)}
@@ -343,6 +348,19 @@ class PersonalModel:
             f"having been seen leaving (after {format_duration(UNSEEN_EXIT_MIN_S)} or more of silence)"
         )
 
+    def fires_alone_note(self) -> str | None:
+        """What the model noticed of sensors firing with nobody home (None when nothing)."""
+        alone: dict[str, list[float]] = self.routine.get("fires_alone") or {}
+        if not alone:
+            return None
+        parts = [f"{sid} {int(n)} times ({h:g} h)" for sid, (n, h) in sorted(alone.items(), key=lambda kv: -kv[1][1])]
+        return (
+            f"Only one sensor fired for {format_duration(FIRES_ALONE_MIN_S)} or more between two front-door events "
+            f"(in the last {self.routine.get('window_days')} days): {', '.join(parts)}. Was anyone home? A pet, a "
+            "heater or sunlight in a motion sensor's view, or an appliance that cycles, looks like the resident "
+            "moving and can hide a fall: check that sensor."
+        )
+
     def summary(self) -> str:
         r, m = self.routine, self.metrics
         lines = [f"Personal model: {m.get('days', 0)} days of data, {m.get('pauses', 0)} pauses learned."]
@@ -368,6 +386,9 @@ class PersonalModel:
                 f"{note[0].upper()}{note[1:]}: is there a way out without a sensor, or a door sensor that misses "
                 "openings? Such absences look like stillness and can raise false alarms."
             )
+        alone = self.fires_alone_note()
+        if alone:
+            lines.append(alone)
         if m.get("feedback_used"):
             lines.append(f"{m['feedback_used']} false alarm(s) marked by staff made the model less eager.")
         if m.get("emergencies_unlearned"):
@@ -481,6 +502,8 @@ class ModelFitter:
         self.a_exterior: list[bool] = []
         self.last_ts = -math.inf
         self._stream = _ActivityArrays()
+        self._sensor_index: dict[str, int] = {}
+        self._sensor_order: list[str] = []
 
     def add(self, events: Iterable[Event]) -> None:
         """Add events in time order (events older than the last one added are skipped)."""
@@ -562,6 +585,8 @@ class ModelFitter:
         stream = self._stream.update(self)
         ts = stream.ts
         routine, p_active, days = _routine_stats(stream)
+        if ts.size:
+            routine["fires_alone"] = self._fires_alone(stream, keys)
         factor = np.ones((len(keys), 24, 2))
         emergencies = [at for at, kind in feedback if kind == EMERGENCY]
         unlearned = sum(self._unlearn_emergency(at, counts) for at in emergencies)
@@ -587,6 +612,40 @@ class ModelFitter:
             metrics=metrics,
             feedback_factor=factor,
         )
+
+    def _fires_alone(self, stream: _ActivityArrays, keys: list[str]) -> dict[str, list[float]]:
+        """Sensors that were the only one to fire for FIRES_ALONE_MIN_S or more between two exterior-door actions,
+        FIRES_ALONE_TIMES times or more in the routine window: {sensor id: [times, hours]}. Bed and chair mats are
+        left out (someone sitting down after coming in is what they see)."""
+        first = int(np.searchsorted(stream.ts, stream.ts[-1] - ROUTINE_WINDOW_DAYS * 86400.0))
+        sensor_ids = [key_sensor(k)[0] for k in keys]
+        code_of_key = np.asarray([self._sensor_code(sid) for sid in sensor_ids], dtype=np.int64)
+        codes = code_of_key[stream.key[first:]]
+        ts = stream.ts[first:]
+        doors = np.nonzero(stream.exterior[first:])[0]
+        if doors.size < 2:
+            return {}
+        found: dict[str, list[float]] = {}
+        long_between = (np.diff(doors) >= 2) & (ts[doors[1:]] - ts[doors[:-1]] >= FIRES_ALONE_MIN_S)
+        for i, j in zip(doors[:-1][long_between], doors[1:][long_between], strict=True):
+            inside = codes[i + 1 : j]
+            if inside.min() != inside.max() or inside[0] < 0:
+                continue
+            sid = self._sensor_order[int(inside[0])]
+            times_hours = found.setdefault(sid, [0.0, 0.0])
+            times_hours[0] += 1
+            times_hours[1] += (ts[j] - ts[i]) / 3600.0
+        return {sid: [int(n), round(float(h), 1)] for sid, (n, h) in found.items() if n >= FIRES_ALONE_TIMES}
+
+    def _sensor_code(self, sid: str) -> int:
+        """A number per sensor for :meth:`_fires_alone`; -1 for bed/chair mats."""
+        sensor = self.sensors.get(sid)
+        if sensor is None or sensor.kind == "presence":
+            return -1
+        if sid not in self._sensor_index:
+            self._sensor_index[sid] = len(self._sensor_order)
+            self._sensor_order.append(sid)
+        return self._sensor_index[sid]
 
     def _apply_feedback(
         self, feedback: Sequence[tuple[float, str]], factor: np.ndarray, p_active: np.ndarray, routine: dict[str, Any]
@@ -649,15 +708,16 @@ _KITCHEN = _ROOM_CODE["kitchen"]
 
 
 class _ActivityArrays:
-    """The fitter's activity stream as numpy arrays (time, local time, room code, exterior door), extended
+    """The fitter's activity stream as numpy arrays (time, local time, room code, context key, exterior door), extended
     with the new activities at each ``model()`` only: nightly retraining over a long history stays linear."""
 
-    __slots__ = ("days", "exterior", "local", "room", "ts")
+    __slots__ = ("days", "exterior", "key", "local", "room", "ts")
 
     def __init__(self) -> None:
         self.ts = np.zeros(0)
         self.local = np.zeros(0)
         self.room = np.zeros(0, dtype=np.int64)
+        self.key = np.zeros(0, dtype=np.int64)
         self.exterior = np.zeros(0, dtype=bool)
         self.days: set[int] = set()  # local days with at least one activity
 
@@ -671,6 +731,7 @@ class _ActivityArrays:
         self.ts = np.concatenate([self.ts, ts])
         self.local = np.concatenate([self.local, local])
         self.room = np.concatenate([self.room, rooms])
+        self.key = np.concatenate([self.key, np.asarray(fitter.a_key[n:], dtype=np.int64)])
         self.exterior = np.concatenate([self.exterior, np.asarray(fitter.a_exterior[n:], dtype=bool)])
         self.days.update(np.unique((local // 86400).astype(np.int64)).tolist())
         return self

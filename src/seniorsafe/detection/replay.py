@@ -136,6 +136,12 @@ class ReplayResult:
     out_path: str | None = None
     models_by_day: dict[int, PersonalModel] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)  # how the input was read (e.g. a room name it did not know)
+    model: PersonalModel | None = None  # the last model the detector had
+
+    def model_notes(self) -> list[str]:
+        """What the last model noticed that staff or installers should check (a sensor firing with nobody home)."""
+        note = self.model.fires_alone_note() if self.model is not None else None
+        return [note] if note else []
 
     def counts(self) -> dict[str, int]:
         out: dict[str, int] = {}
@@ -220,7 +226,7 @@ def run_detector(
         if det.next_deadline <= deadline:
             break
     days = (end - events[0].ts) / 86400.0
-    return ReplayResult(len(events), days, retrains, time.perf_counter() - t0, log.records, None, kept)
+    return ReplayResult(len(events), days, retrains, time.perf_counter() - t0, log.records, None, kept, model=det.model)
 
 
 def replay(
@@ -238,7 +244,7 @@ def replay(
     result = run_detector(events, sensors, tz, thresholds, progress=progress, early_check=early_check)
     write_alerts_jsonl(out_path, result.alerts, tz)
     result.out_path = str(out_path)
-    result.notes = notes + [f"blind spot: {gap}" for gap in blind_spots(sensors)]
+    result.notes = notes + [f"blind spot: {gap}" for gap in blind_spots(sensors)] + result.model_notes()
     return result
 
 
