@@ -295,3 +295,24 @@ async def test_organisation_change_reaches_every_live_home_of_that_organisation(
               and a.evidence.startswith("nothing at all has happened at home for 2 h")]
     assert len(raised) == 1
     assert not [a for a in await alerts_of(state, foreign.senior_id) if "nothing at all" in a.evidence]
+
+
+async def test_devices_checking_in_do_not_end_a_bathroom_stay_in_a_live_detector(
+        client: httpx.AsyncClient, state: AppState, det_orgs: list[Org], detector: DetectorService) -> None:
+    """Through ingest, the stream and the service: while the resident stays in the bathroom, the fridge and the
+    living-room sensor re-send "closed" / "no motion" (Zigbee check-ins). That is nobody moving elsewhere: the
+    bathroom stay still fires at its limit."""
+    org = det_orgs[0]
+    hub = await daytime_home(client, org)
+    now = time.time()
+    await send(state, hub, [("fridge", False, now - 90), ("pir-living", False, now - 80)])
+    await drain(detector)
+    await put_and_deliver(client, state, detector, senior_path(hub.senior_id), org.h(org.admin),
+                          {"bathroom_stay_min": 2}, org.id)
+    await send(state, hub, [("pir-bathroom", True, now)])
+    await send(state, hub, [(sensor, False, now + at) for at in (50, 100) for sensor in ("fridge", "pir-living")])
+    assert await drain(detector) >= 5
+    assert await alerts_of(state, hub.senior_id, "bathroom_stay") == []
+    await detector.tick(now + 2 * 60 + 1)
+    [alert] = await alerts_of(state, hub.senior_id, "bathroom_stay")
+    assert alert.severity.value == "danger" and "fixed limit 2 min" in alert.evidence, alert.evidence
