@@ -240,7 +240,7 @@ def replay(
     """Read EVENTS.csv + SENSORS.json, replay, write ALERTS.jsonl (raises InputError on bad input)."""
     notes: list[str] = []
     tz, sensors = read_sensors_json(sensors_path, notes)
-    events = read_events_csv(events_path, sensors, tz, notes)
+    events = read_events_csv(events_path, sensors, tz, notes, progress=progress)
     result = run_detector(events, sensors, tz, thresholds, progress=progress, early_check=early_check)
     write_alerts_jsonl(out_path, result.alerts, tz)
     result.out_path = str(out_path)
