@@ -68,6 +68,20 @@ def synthetic_days(n_days: int, seed: int = 1, start_day: int = 0) -> list[Event
     return out
 
 
+def out_with_a_cat(days: tuple[int, ...], every_min: float = 10.0) -> list[Event]:
+    """21 synthetic days; on ``days`` the resident goes out 12:00-18:00 through the front door and only the kitchen
+    motion sensor fires meanwhile, every ``every_min`` minutes (the cat)."""
+    events = [e for e in synthetic_days(21) if not any(at(d, 11.9) <= e.ts < at(d, 18.1) for d in days)]
+    for d in days:
+        events += [Event(at(d, 12), "front", 1), Event(at(d, 12) + 5, "front", 0),
+                   Event(at(d, 18), "front", 1), Event(at(d, 18) + 5, "front", 0)]
+        t = at(d, 12.1)
+        while t < at(d, 17.9):
+            events += [Event(t, "m_kitchen", 1), Event(t + 30, "m_kitchen", 0)]
+            t += every_min * 60.0
+    return sorted(events, key=lambda e: e.ts)
+
+
 @pytest.fixture
 def home() -> dict[str, SensorInfo]:
     return sensors()

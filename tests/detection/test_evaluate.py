@@ -17,7 +17,7 @@ from seniorsafe.detection.evaluate import (
 )
 from seniorsafe.detection.replay import AlertRecord, EarlyCheck, ReplayResult, run_detector
 
-from .conftest import TZ, at, sensors, synthetic_days
+from .conftest import TZ, at, out_with_a_cat, sensors, synthetic_days
 
 
 def _ds(events: list[Event]) -> Dataset:
@@ -110,6 +110,18 @@ def test_a_check_while_the_resident_is_out_unseen_is_counted_as_a_page() -> None
     events = sorted([*events, Event(at(15, 23.5), "front", 1), Event(at(15, 23.5) + 5, "front", 0)], key=lambda e: e.ts)
     long = evaluate_home(_ds(events), cfg, Thresholds(), sweep=False)["early_check"][0]
     assert long["checks_while_out"] >= 3 and long["out_silences"] == 1, long
+
+
+def test_a_check_while_only_a_sensor_that_fires_on_its_own_is_active_is_counted_as_a_page() -> None:
+    """Out 12:00-18:00 through the front door while the cat sets off the kitchen motion sensor now and then (last
+    at 17:55, so no silence of the afternoon ends at the door): the robot's checks of that afternoon found
+    nobody — one page for that absence, not answered checks."""
+    cfg = EvalConfig(injections=4, warmup_days=7, early_check_budgets=((1.0, 0.2),))
+    events = [*out_with_a_cat((15,), every_min=100), Event(at(15, 17.92), "m_kitchen", 1)]
+    events = sorted([*events, Event(at(15, 17.92) + 30, "m_kitchen", 0)], key=lambda e: e.ts)
+    e = evaluate_home(_ds(events), cfg, Thresholds(), sweep=False)["early_check"][0]
+    assert e["checks_while_out"] >= 1 and e["out_silences"] == 1, e
+    assert e["pages"] == e["danger_false_alarms"] + 1
 
 
 def test_a_home_given_as_a_folder_is_evaluated_like_the_dataset_it_came_from(tmp_path: Path) -> None:

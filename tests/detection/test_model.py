@@ -3,10 +3,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from seniorsafe.detection import Event, PersonalModel, SensorInfo, Thresholds, personal
+from seniorsafe.detection import PersonalModel, SensorInfo, Thresholds, personal
 from seniorsafe.detection.personal import MODEL_VERSION
 
-from .conftest import TZ, at, sensors, synthetic_days
+from .conftest import TZ, at, out_with_a_cat, sensors, synthetic_days
 
 
 @pytest.fixture(scope="module")
@@ -197,23 +197,12 @@ def test_counts_the_times_the_resident_came_in_without_having_been_seen_leaving(
     assert usual.routine["unseen_exits"] == 0 and "without having been seen leaving" not in usual.summary()
 
 
-def _out_with_a_cat(days: tuple[int, ...]) -> list:
-    """21 synthetic days; on ``days`` the resident goes out 12:00-18:00 through the front door and only the kitchen
-    motion sensor fires meanwhile, every 10 min (the cat)."""
-    events = [e for e in synthetic_days(21) if not any(at(d, 11.9) <= e.ts < at(d, 18.1) for d in days)]
-    for d in days:
-        events += [Event(at(d, 12), "front", 1), Event(at(d, 12) + 5, "front", 0),
-                   Event(at(d, 18), "front", 1), Event(at(d, 18) + 5, "front", 0)]
-        events += [Event(at(d, 12.1) + 600 * k, "m_kitchen", v) for k in range(34) for v in (1, 0)]
-    return sorted(events, key=lambda e: e.ts)
-
-
 def test_a_sensor_that_fires_with_nobody_home_is_named_in_the_summary() -> None:
-    cat = PersonalModel.fit(_out_with_a_cat((12, 15, 18)), sensors(), TZ)
+    cat = PersonalModel.fit(out_with_a_cat((12, 15, 18)), sensors(), TZ)
     assert cat.routine["fires_alone"] == {"m_kitchen": [3, 18.0]}
     assert "Only one sensor fired for 4 h or more between two front-door events (in the last 21 days): m_kitchen 3 " \
            "times (18 h)" in cat.summary()
-    once = PersonalModel.fit(_out_with_a_cat((12,)), sensors(), TZ)
+    once = PersonalModel.fit(out_with_a_cat((12,)), sensors(), TZ)
     assert once.routine["fires_alone"] == {} and once.fires_alone_note() is None  # once is not a habit
     usual = PersonalModel.fit(synthetic_days(21), sensors(), TZ)
     assert usual.routine["fires_alone"] == {} and "Only one sensor fired" not in usual.summary()

@@ -39,7 +39,7 @@ from .coverage import blind_spots
 from .datasets import Dataset, load_dataset
 from .detector import HomeDetector
 from .events import HEALTH_KINDS, Event
-from .personal import PersonalModel
+from .personal import PersonalModel, lone_sensor_stretches
 from .replay import RETRAIN_HOUR, EarlyCheck, ReplayResult, run_detector
 from .thresholds import Thresholds
 
@@ -79,6 +79,15 @@ class Timeline:
     resting: list[bool]
     gaps_start: np.ndarray = field(default_factory=lambda: np.zeros(0))
     gaps_len: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    #: a number per action's sensor, -1 for bed/chair mats (for :func:`personal.lone_sensor_stretches`)
+    sensor_code: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+
+    def lone_sensor_stretches(self) -> list[tuple[float, float]]:
+        """(from, to) of the stretches between two front-door actions where one sensor alone fired for 4 h or more:
+        the resident was probably out (the model names such sensors, ``routine["fires_alone"]``)."""
+        ts = np.asarray(self.ts)
+        pairs = lone_sensor_stretches(ts, np.asarray(self.exterior, dtype=bool), self.sensor_code)
+        return [(float(ts[i]), float(ts[j])) for i, j in pairs]
 
     def ordinary(self, i: int) -> bool:
         """Action ``i`` is one a fall may follow: not the front door (going out), not on a bed/chair sensor."""
@@ -87,19 +96,23 @@ class Timeline:
 
 def build_timeline(ds: Dataset) -> Timeline:
     tracker = ActivityTracker(ds.sensors)
+    code_of = {sid: -1 if s.kind == "presence" else n for n, (sid, s) in enumerate(ds.sensors.items())}
     ts: list[float] = []
     ext: list[bool] = []
     rest: list[bool] = []
+    codes: list[int] = []
     for ev in ds.events:
         act = tracker.classify(ev)
         if act is not None:
             ts.append(act.ts)
             ext.append(act.exterior)
             rest.append(act.resting)
+            codes.append(code_of[act.sensor])
     arr = np.asarray(ts)
     gaps = np.diff(arr) if arr.size > 1 else np.zeros(0)
     home = ~np.asarray(ext[:-1], dtype=bool) if arr.size > 1 else np.zeros(0, dtype=bool)
-    return Timeline(ts, ext, rest, arr[:-1][home] if arr.size > 1 else arr, gaps[home])
+    return Timeline(ts, ext, rest, arr[:-1][home] if arr.size > 1 else arr, gaps[home],
+                    np.asarray(codes, dtype=np.int64))
 
 
 def pick_injections(ds: Dataset, tl: Timeline, cfg: EvalConfig, start: float) -> list[float]:
@@ -177,6 +190,19 @@ def run_injection(
         if first_danger < math.inf:
             break
     return Injection(first_danger, first_any, room)
+
+
+def _out_at(tl: Timeline, t: float, away: Sequence[tuple[float, float]]) -> tuple[float, float] | None:
+    """The absence a robot check at ``t`` falls in, None when the resident was at home: a stretch where only a
+    sensor that fires on its own acted between two front-door actions, or a silence that the front door ends (the
+    resident came back in, so was out — unseen by the door sensor when leaving)."""
+    for lo, hi in away:
+        if lo <= t <= hi:
+            return lo, hi
+    i = bisect.bisect_right(tl.ts, t)
+    if i < len(tl.ts) and tl.exterior[i]:
+        return (tl.ts[i - 1] if i else -math.inf), tl.ts[i]
+    return None
 
 
 def recording_gaps(ds: Dataset) -> list[tuple[float, float]]:
@@ -396,9 +422,10 @@ def early_check_scenario(
     model's own danger limit, whichever is first. Unmodified recording: every caution sends the robot; a
     resident who is fine is assumed to answer (the check closes the alert and restarts the stillness clock),
     except one who was not at home: a check during a silence that the exterior door ends (the resident came
-    back in, so was out, unseen by the door sensor when leaving) finds nobody — ``not_found``, a danger page,
-    one per such silence. Reported: checks a day, checks answered, the pages left (``pages_per_day``: danger
-    alerts + those silences); with an answer rate r at home the pages a day would be
+    back in, so was out, unseen by the door sensor when leaving), or between two front-door actions 4 h or more
+    apart while only one sensor fired (on its own: a pet, a heater in its view), finds nobody — ``not_found``, a
+    danger page, one per such absence. Reported: checks a day, checks answered, the pages left
+    (``pages_per_day``: danger alerts + those absences); with an answer rate r at home the pages a day would be
     ``pages + (1 - r) x answered at home`` (r cannot be measured on a recording)."""
     duration = check_s or (lambda room: cfg.robot_check_min * 60.0)
     clock = LocalClock(ds.tz)
@@ -410,16 +437,14 @@ def early_check_scenario(
         fall = run_injection(ds, inj, model_at(models, clock, inj), thr, cfg)
         ttd.append(min(fall.danger, fall.first + duration(fall.room)))
     n_d = sum(fa["danger"].values())
+    away = tl.lone_sensor_stretches()
     sent, answered = ([t for t in times if t >= start and not _in_gap(t, gaps)]
                       for times in (robot.sent, robot.answered))
-    # the action after the check: the exterior door = the resident came back in (a check found nobody)
-    after = (bisect.bisect_right(tl.ts, t) for t in answered)
-    ended_by_door = [i for i in after if i < len(tl.ts) and tl.exterior[i]]
-    # one page per such silence, unless a danger alert (counted above) already paged during it
+    out_periods = [period for t in answered if (period := _out_at(tl, t, away)) is not None]
+    # one page per such absence, unless a danger alert (counted above) already paged during it
     paged = sorted(a.danger_at for a in result.alerts if a.danger_at is not None)
-    out_silences = sum(1 for i in set(ended_by_door)
-                       if not _any_within(paged, tl.ts[i - 1] if i else -math.inf, tl.ts[i]))
-    at_home = len(answered) - len(ended_by_door)
+    out_silences = sum(1 for lo, hi in set(out_periods) if not _any_within(paged, lo, hi))
+    at_home = len(answered) - len(out_periods)
     out = _ttd_stats(ttd)
     out.update(
         {
@@ -429,7 +454,7 @@ def early_check_scenario(
             "checks_per_day": round(len(sent) / days, 3) if days else None,
             "answered": at_home,
             "answered_per_day": round(at_home / days, 3) if days else None,
-            "checks_while_out": len(ended_by_door),
+            "checks_while_out": len(out_periods),
             "out_silences": out_silences,
             "danger_false_alarms": n_d,
             "fa_danger_per_day": round(n_d / days, 3) if days else None,

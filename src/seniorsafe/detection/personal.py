@@ -622,16 +622,9 @@ class ModelFitter:
         code_of_key = np.asarray([self._sensor_code(sid) for sid in sensor_ids], dtype=np.int64)
         codes = code_of_key[stream.key[first:]]
         ts = stream.ts[first:]
-        doors = np.nonzero(stream.exterior[first:])[0]
-        if doors.size < 2:
-            return {}
         found: dict[str, list[float]] = {}
-        long_between = (np.diff(doors) >= 2) & (ts[doors[1:]] - ts[doors[:-1]] >= FIRES_ALONE_MIN_S)
-        for i, j in zip(doors[:-1][long_between], doors[1:][long_between], strict=True):
-            inside = codes[i + 1 : j]
-            if inside.min() != inside.max() or inside[0] < 0:
-                continue
-            sid = self._sensor_order[int(inside[0])]
+        for i, j in lone_sensor_stretches(ts, stream.exterior[first:], codes):
+            sid = self._sensor_order[int(codes[i + 1])]
             times_hours = found.setdefault(sid, [0.0, 0.0])
             times_hours[0] += 1
             times_hours[1] += (ts[j] - ts[i]) / 3600.0
@@ -735,6 +728,22 @@ class _ActivityArrays:
         self.exterior = np.concatenate([self.exterior, np.asarray(fitter.a_exterior[n:], dtype=bool)])
         self.days.update(np.unique((local // 86400).astype(np.int64)).tolist())
         return self
+
+
+def lone_sensor_stretches(ts: np.ndarray, exterior: np.ndarray, codes: np.ndarray) -> list[tuple[int, int]]:
+    """(i, j) of consecutive exterior-door actions at least FIRES_ALONE_MIN_S apart between which one sensor alone
+    acted (``codes``: a number per action's sensor, negative for sensors that do not count, such as mats): the
+    resident was probably out while that sensor fired on its own."""
+    doors = np.nonzero(exterior)[0]
+    if doors.size < 2:
+        return []
+    long_between = (np.diff(doors) >= 2) & (ts[doors[1:]] - ts[doors[:-1]] >= FIRES_ALONE_MIN_S)
+    out = []
+    for i, j in zip(doors[:-1][long_between], doors[1:][long_between], strict=True):
+        inside = codes[i + 1 : j]
+        if inside.min() == inside.max() and inside[0] >= 0:
+            out.append((int(i), int(j)))
+    return out
 
 
 def _routine_stats(stream: _ActivityArrays) -> tuple[dict[str, Any], np.ndarray, int]:
