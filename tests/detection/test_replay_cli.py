@@ -11,7 +11,7 @@ from seniorsafe.detection.cli import app
 from seniorsafe.detection.formats import read_events_csv, write_events_csv, write_sensors_json
 from seniorsafe.detection.replay import replay
 
-from .conftest import TZ, at, sensors, synthetic_days
+from .conftest import TZ, at, out_with_a_cat, sensors, synthetic_days
 
 runner = CliRunner()
 
@@ -210,3 +210,19 @@ def test_room_names_it_does_not_know_are_read_as_the_room_they_mean(home_files: 
     assert "room 'garden' (sensor m_garden) is not one of ['bathroom', 'bedroom', 'entrance', 'hall', 'kitchen', " \
         "'living', 'other', 'toilet']: read as 'other'" in res.output
     assert out.read_bytes() == same.read_bytes() and out.read_bytes().count(b"\n") >= 1
+
+
+def test_evaluate_a_folder_and_say_what_its_models_noticed(tmp_path: Path) -> None:
+    """`seniorsafe evaluate FOLDER`: the table on stdout, the JSON written, and what the last model noticed (a sensor
+    that fires with nobody home) said on stderr."""
+    home = tmp_path / "cat_home"
+    home.mkdir()
+    write_events_csv(home / "EVENTS.csv", out_with_a_cat((9, 12, 15, 18)), TZ)
+    write_sensors_json(home / "SENSORS.json", TZ, sensors())
+    out = tmp_path / "evaluation.json"
+    res = runner.invoke(app, ["evaluate", str(home), "--injections", "4", "--out", str(out), "--no-progress"])
+    assert res.exit_code == 0, res.output
+    assert "| cat_home |" in res.output
+    assert "note: cat_home: Only one sensor fired for 4 h or more between two front-door events" in res.output
+    [report] = orjson.loads(out.read_bytes())["homes"]
+    assert report["home"] == "cat_home" and any("m_kitchen" in note for note in report["notes"])

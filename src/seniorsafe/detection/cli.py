@@ -125,11 +125,15 @@ def evaluate_cmd(
     robot = early_check_table(report)
     if robot:
         table += ("\n\nThe robot's early check (detected ≤ 2 h / median TTD; checks a day; danger pages a day if "
-                  "every resident who is fine and at home answers — danger alerts + silences with nobody home, which "
-                  "the exterior door ended — and if 10 % of those at home do not):\n\n" + robot)
+                  "every resident who is fine and at home answers — danger alerts + absences with nobody home: "
+                  "silences the exterior door ended, stretches between two door events where only a sensor that fires "
+                  "on its own acted — and if 10 % of those at home do not):\n\n" + robot)
     if markdown is not None:
         markdown.write_text(table + "\n", encoding="utf-8")
     if plot is not None:
         plot_tradeoff(report, plot)
     typer.echo(table)
+    for home in report["homes"]:
+        for note in home.get("notes") or ():
+            typer.echo(f"note: {home['home']}: {note}", err=True)
     typer.echo(f"results -> {out}")
