@@ -39,7 +39,7 @@ from .coverage import blind_spots
 from .datasets import Dataset, load_dataset
 from .detector import HomeDetector
 from .events import HEALTH_KINDS, Event
-from .personal import PersonalModel, lone_sensor_stretches
+from .personal import PersonalModel, lone_sensor_stretches, sensor_codes
 from .replay import RETRAIN_HOUR, EarlyCheck, ReplayResult, run_detector
 from .thresholds import Thresholds
 
@@ -96,7 +96,7 @@ class Timeline:
 
 def build_timeline(ds: Dataset) -> Timeline:
     tracker = ActivityTracker(ds.sensors)
-    code_of = {sid: -1 if s.kind == "presence" else n for n, (sid, s) in enumerate(ds.sensors.items())}
+    code_of = sensor_codes(ds.sensors)
     ts: list[float] = []
     ext: list[bool] = []
     rest: list[bool] = []

@@ -502,8 +502,6 @@ class ModelFitter:
         self.a_exterior: list[bool] = []
         self.last_ts = -math.inf
         self._stream = _ActivityArrays()
-        self._sensor_index: dict[str, int] = {}
-        self._sensor_order: list[str] = []
 
     def add(self, events: Iterable[Event]) -> None:
         """Add events in time order (events older than the last one added are skipped)."""
@@ -618,27 +616,18 @@ class ModelFitter:
         FIRES_ALONE_TIMES times or more in the routine window: {sensor id: [times, hours]}. Bed and chair mats are
         left out (someone sitting down after coming in is what they see)."""
         first = int(np.searchsorted(stream.ts, stream.ts[-1] - ROUTINE_WINDOW_DAYS * 86400.0))
-        sensor_ids = [key_sensor(k)[0] for k in keys]
-        code_of_key = np.asarray([self._sensor_code(sid) for sid in sensor_ids], dtype=np.int64)
+        code_of = sensor_codes(self.sensors)
+        code_of_key = np.asarray([code_of.get(key_sensor(k)[0], -1) for k in keys], dtype=np.int64)
         codes = code_of_key[stream.key[first:]]
         ts = stream.ts[first:]
+        ids = list(self.sensors)
         found: dict[str, list[float]] = {}
         for i, j in lone_sensor_stretches(ts, stream.exterior[first:], codes):
-            sid = self._sensor_order[int(codes[i + 1])]
+            sid = ids[int(codes[i + 1])]
             times_hours = found.setdefault(sid, [0.0, 0.0])
             times_hours[0] += 1
             times_hours[1] += (ts[j] - ts[i]) / 3600.0
         return {sid: [int(n), round(float(h), 1)] for sid, (n, h) in found.items() if n >= FIRES_ALONE_TIMES}
-
-    def _sensor_code(self, sid: str) -> int:
-        """A number per sensor for :meth:`_fires_alone`; -1 for bed/chair mats."""
-        sensor = self.sensors.get(sid)
-        if sensor is None or sensor.kind == "presence":
-            return -1
-        if sid not in self._sensor_index:
-            self._sensor_index[sid] = len(self._sensor_order)
-            self._sensor_order.append(sid)
-        return self._sensor_index[sid]
 
     def _apply_feedback(
         self, feedback: Sequence[tuple[float, str]], factor: np.ndarray, p_active: np.ndarray, routine: dict[str, Any]
@@ -728,6 +717,12 @@ class _ActivityArrays:
         self.exterior = np.concatenate([self.exterior, np.asarray(fitter.a_exterior[n:], dtype=bool)])
         self.days.update(np.unique((local // 86400).astype(np.int64)).tolist())
         return self
+
+
+def sensor_codes(sensors: dict[str, SensorInfo]) -> dict[str, int]:
+    """A number per sensor for :func:`lone_sensor_stretches` (its position in ``sensors``), -1 for bed and chair
+    mats: someone sitting down after coming in is what a mat sees, not a sensor firing on its own."""
+    return {sid: -1 if s.kind == "presence" else n for n, (sid, s) in enumerate(sensors.items())}
 
 
 def lone_sensor_stretches(ts: np.ndarray, exterior: np.ndarray, codes: np.ndarray) -> list[tuple[int, int]]:
