@@ -18,12 +18,11 @@ import argparse
 import bisect
 import json
 import statistics
-from collections.abc import Sequence
 from typing import Any
 
 from tqdm import tqdm
 
-from seniorsafe.detection.activity import POOLED_KINDS, LocalClock
+from seniorsafe.detection.activity import LocalClock
 from seniorsafe.detection.datasets import Dataset, load_dataset
 from seniorsafe.detection.evaluate import (
     DETECT_WITHIN_S,
@@ -35,39 +34,17 @@ from seniorsafe.detection.evaluate import (
     recording_gaps,
     run_injection,
 )
-from seniorsafe.detection.events import ACTIVITY_KINDS, Event
 from seniorsafe.detection.replay import run_detector
+from seniorsafe.detection.synthetic import device_check_ins
 from seniorsafe.detection.thresholds import Thresholds
 
 HOMES = ("ordonez_a", "ordonez_b", "kasteren_ka", "kasteren_kb", "kasteren_kc", "kasteren2008_a")
 
 
-def check_ins(ds: Dataset, events: Sequence[Event], period_s: float, until: float) -> list[Event]:
-    """Every `period_s`, each sensor re-sends its current state (a motion or flush sensor only its "off" once it
-    reported it: a Zigbee motion sensor's state between triggers is "no motion"), from the recording's first event to
-    `until`, as known from `events`."""
-    state: dict[str, float] = {}
-    out: list[Event] = []
-    t = ds.events[0].ts + period_s
-    for ev in events:
-        while t <= ev.ts:
-            out += [Event(t, sid, value) for sid, value in state.items()]
-            t += period_s
-        kind = ds.sensors[ev.sensor].kind
-        if kind in POOLED_KINDS and ev.value:
-            state.pop(ev.sensor, None)  # triggered: "no motion" again once it reports so
-        elif kind in ACTIVITY_KINDS:
-            state[ev.sensor] = ev.value
-    while t <= until:
-        out += [Event(t, sid, value) for sid, value in state.items()]
-        t += period_s
-    return out
-
-
 def measure(ds: Dataset, cfg: EvalConfig, thr: Thresholds, period_s: float | None) -> dict[str, Any]:
     """The protocol's detection and danger false alarms; with `period_s`, devices check in all along, and during
     a fall they re-send the state they were in when it happened."""
-    devices = check_ins(ds, ds.events, period_s, ds.events[-1].ts) if period_s else []
+    devices = device_check_ins(ds.sensors, ds.events, period_s, ds.events[-1].ts) if period_s else []
     events = sorted([*ds.events, *devices], key=lambda e: e.ts)
     clock = LocalClock(ds.tz)
     start = clock.epoch_of_local(clock.day(ds.events[0].ts) + cfg.warmup_days, 0.0)
@@ -76,7 +53,7 @@ def measure(ds: Dataset, cfg: EvalConfig, thr: Thresholds, period_s: float | Non
     ttd = []
     for t in pick_injections(ds, build_timeline(ds), cfg, start):
         before = ds.events[: bisect.bisect_left(ds.events, t, key=lambda e: e.ts)]
-        during = check_ins(ds, before, period_s, t + cfg.fall_hours * 3600.0) if period_s else []
+        during = device_check_ins(ds.sensors, before, period_s, t + cfg.fall_hours * 3600.0) if period_s else []
         model = model_at(result.models_by_day, clock, t)
         ttd.append(run_injection(ds, t, model, thr, cfg, events, during).danger)
     return {"events": len(events), "falls": len(ttd),

@@ -6,8 +6,9 @@ check time instead of the protocol's worst case: dock → the room the caution n
 (simulate/robot_sim.py: 0.4 m/s on its floor plan), plus the 30 s answer window and the command round trip.
 A fallen resident does not answer, so the alert becomes danger when the check ends. On the unmodified
 recording every caution sends the robot; the figures say how many checks a day that is, and how many danger
-pages are left if every resident who is fine and at home answers (a check while the resident is out, seen by the
-exterior door ending that silence, finds nobody: a page). Prints progress and a final JSON line.
+pages are left if every resident who is fine and at home answers (a check while the resident is out — a silence
+the exterior door ends, or a stretch between two door events where one sensor alone fired on its own — finds
+nobody: a page). Prints progress and a final JSON line.
 """
 
 from __future__ import annotations

@@ -6,10 +6,10 @@ import orjson
 import pytest
 from typer.testing import CliRunner
 
-from seniorsafe.detection import Event
 from seniorsafe.detection.cli import app
 from seniorsafe.detection.formats import read_events_csv, write_events_csv, write_sensors_json
 from seniorsafe.detection.replay import replay
+from seniorsafe.detection.synthetic import device_check_ins
 
 from .conftest import TZ, at, out_with_a_cat, sensors, synthetic_days
 
@@ -69,19 +69,9 @@ def test_devices_checking_in_change_no_alert(home_files: tuple[Path, Path], tmp_
     training, the home gives exactly the alerts it gives without them (the silent afternoon included). (A motion
     sensor's state between triggers is "no motion"; the synthetic bedroom one never reports it, so it has none.)"""
     ev, s = home_files
-    home = sensors()
-    events = read_events_csv(ev, home, TZ)
-    state: dict[str, float] = {}
-    checked_in: list[Event] = []
-    check_in = events[0].ts + 50 * 60
-    for e in events:
-        while check_in <= e.ts:
-            checked_in += [Event(check_in, sid, value) for sid, value in state.items()]
-            check_in += 50 * 60
-        checked_in.append(e)
-        state[e.sensor] = e.value
-        if home[e.sensor].kind == "motion" and e.value:
-            del state[e.sensor]
+    events = read_events_csv(ev, sensors(), TZ)
+    devices = device_check_ins(sensors(), events, 50 * 60.0, events[-1].ts)
+    checked_in = sorted([*events, *devices], key=lambda e: e.ts)
     chatty = tmp_path / "CHECKINS.csv"
     write_events_csv(chatty, checked_in, TZ)
     assert len(checked_in) > len(events) + 1000

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import math
 import random
+from collections.abc import Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from .events import Event, SensorInfo
+from .activity import POOLED_KINDS
+from .events import ACTIVITY_KINDS, Event, SensorInfo
 
 
 def synthetic_sensors() -> dict[str, SensorInfo]:
@@ -128,4 +131,27 @@ def dense_resident(days: int, tz: str = "Europe/Paris", seed: int = 0, start: st
         for k in range(288):
             out.append(Event(day0 + k * 300, f"T{k % 3}", 19.0 + rng.random() * 3))
     out.sort(key=lambda e: e.ts)
+    return out
+
+
+def device_check_ins(sensors: dict[str, SensorInfo], events: Sequence[Event], period_s: float,
+                     until: float) -> list[Event]:
+    """What Zigbee devices send on their own: every ``period_s`` from the first of ``events`` on, each sensor
+    re-sends its current state as ``events`` leave it (a motion or flush sensor only its "off", once it reported
+    it: a Zigbee motion sensor's state between triggers is "no motion"), up to ``until``."""
+    state: dict[str, float] = {}
+    out: list[Event] = []
+    t = events[0].ts + period_s if events else math.inf
+    for ev in events:
+        while t <= ev.ts:
+            out += [Event(t, sid, value) for sid, value in state.items()]
+            t += period_s
+        kind = sensors[ev.sensor].kind
+        if kind in POOLED_KINDS and ev.value:
+            state.pop(ev.sensor, None)  # triggered: "no motion" again once it reports so
+        elif kind in ACTIVITY_KINDS:
+            state[ev.sensor] = ev.value
+    while t <= until:
+        out += [Event(t, sid, value) for sid, value in state.items()]
+        t += period_s
     return out
