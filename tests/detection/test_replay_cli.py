@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import orjson
 import pytest
@@ -107,6 +109,28 @@ def test_state_words_and_unlisted_sensors_as_other_recordings_write_them(
     n = len(lines) - 1
     assert f"note: skipped {n} events of sensors not in the sensors file: T001 ({n})" in res.output
     assert read.read_bytes() == plain.read_bytes() != b""
+
+
+@pytest.mark.parametrize("tz", ["Europe/Paris", "America/New_York", "Australia/Sydney"])
+def test_local_times_across_the_end_of_summer_time_keep_their_order(tmp_path: Path, tz: str) -> None:
+    """A recording written in local time without offsets repeats an hour when summer time ends: the second pass
+    is read with the later offset, so every event keeps its place (before, that hour's events landed an hour
+    early, amid the first pass's). Times across the start of summer time, and times with offsets, read as ever."""
+    zone = ZoneInfo(tz)
+    ends = {"Europe/Paris": "2026-10-25", "America/New_York": "2026-11-01", "Australia/Sydney": "2026-04-05"}
+    t0 = datetime.fromisoformat(f"{ends[tz]}T00:00:00").replace(tzinfo=zone).timestamp()
+    truth = [t0 + i * 420.0 for i in range(60)]  # every 7 min for 7 h, through the repeated hour
+    starts = {"Europe/Paris": "2026-03-29", "America/New_York": "2026-03-08", "Australia/Sydney": "2026-10-04"}
+    s0 = datetime.fromisoformat(f"{starts[tz]}T00:00:00").replace(tzinfo=zone).timestamp()
+    spring = [s0 + i * 420.0 for i in range(60)]
+    rows = [f"{datetime.fromtimestamp(t, zone).replace(tzinfo=None).isoformat()},m_kitchen,1" for t in spring + truth]
+    rows.insert(65, f"{datetime.fromtimestamp(truth[5] - 1, zone).isoformat()},m_living,1")  # with an offset
+    ev, s = tmp_path / "EVENTS.csv", tmp_path / "SENSORS.json"
+    ev.write_text("ts,sensor,value\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    write_sensors_json(s, tz, sensors())
+    read = read_events_csv(ev, sensors(), tz)
+    assert [e.ts for e in read if e.sensor == "m_kitchen"] == sorted(spring + truth)
+    assert [e.ts for e in read if e.sensor == "m_living"] == [truth[5] - 1]
 
 
 @pytest.mark.parametrize(

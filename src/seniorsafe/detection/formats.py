@@ -70,12 +70,37 @@ def write_sensors_json(path: str | Path, tz: str, sensors: dict[str, SensorInfo]
     Path(path).write_bytes(orjson.dumps(body, option=orjson.OPT_INDENT_2) + b"\n")
 
 
-def parse_ts(text: str, tz: ZoneInfo) -> float:
-    """ISO 8601 -> epoch seconds; a time without an offset is local time in ``tz``."""
-    dt = datetime.fromisoformat(text.strip())
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=tz)
-    return dt.timestamp()
+class LocalTimes:
+    """The timestamps of one file, read in order, as epoch seconds. A time without an offset is local time in
+    ``zone``. In the hour that the end of summer time repeats (01:00-02:00 twice, or 02:00-03:00), a time that
+    steps back by more than a minute starts the second pass: it and the repeated times after it take the later
+    offset (Python's ``fold=1``). Without this every event of that second hour would be placed an hour early,
+    amid the first pass's (a year-long recording written in local time has one such hour)."""
+
+    __slots__ = ("_previous", "_second_pass", "zone")
+
+    def __init__(self, zone: ZoneInfo) -> None:
+        self.zone = zone
+        self._previous: datetime | None = None
+        self._second_pass = False
+
+    def epoch(self, text: str) -> float:
+        dt = datetime.fromisoformat(text.strip())
+        if dt.tzinfo is not None:
+            return dt.timestamp()
+        local = dt.replace(tzinfo=self.zone)
+        previous, self._previous = self._previous, dt
+        if self._second_pass or (previous is not None and dt < previous and (previous - dt).total_seconds() > 60):
+            self._second_pass = _repeated(local)
+            if self._second_pass:
+                local = local.replace(fold=1)
+        return local.timestamp()
+
+
+def _repeated(local: datetime) -> bool:
+    """Whether this local time happens twice (its first offset is the larger: the clocks went back)."""
+    first, second = local.utcoffset(), local.replace(fold=1).utcoffset()
+    return first is not None and second is not None and first > second
 
 
 #: state words some recordings write instead of 1/0 (CASAS: ON/OFF, OPEN/CLOSE; Zigbee: true/false)
@@ -102,7 +127,7 @@ def read_events_csv(
     """EVENTS.csv -> events sorted by time (stable). Rows of sensors that SENSORS.json does not list are skipped,
     like the ingest's dead letters, and counted in ``notes`` (a typo in a sensor id must not go unnoticed)."""
     p = Path(path)
-    zone = load_zone(tz, p)
+    times = LocalTimes(load_zone(tz, p))
     events: list[Event] = []
     unlisted: Counter[str] = Counter()
     try:
@@ -123,7 +148,7 @@ def read_events_csv(
                 line = reader.line_num
                 if not row or all(not c.strip() for c in row):
                     continue
-                ev = _parse_row(p, line, row, zone)
+                ev = _parse_row(p, line, row, times)
                 if ev.sensor in sensors:
                     events.append(ev)
                 else:
@@ -140,12 +165,12 @@ def read_events_csv(
     return events
 
 
-def _parse_row(p: Path, line: int, row: list[str], zone: ZoneInfo) -> Event:
+def _parse_row(p: Path, line: int, row: list[str], times: LocalTimes) -> Event:
     if len(row) != 3:
         raise InputError(p, f"expected 3 columns (ts,sensor,value), found {len(row)}", line)
     ts_text, sensor, value_text = (c.strip() for c in row)
     try:
-        ts = parse_ts(ts_text, zone)
+        ts = times.epoch(ts_text)
     except ValueError as exc:
         raise InputError(p, f"bad timestamp {ts_text!r} (expected ISO 8601, e.g. 2024-03-01T07:15:00)", line) from exc
     if not sensor:
