@@ -8,9 +8,10 @@ import orjson
 import pytest
 from typer.testing import CliRunner
 
+from seniorsafe.detection import Event, SensorInfo
 from seniorsafe.detection.cli import app
 from seniorsafe.detection.formats import read_events_csv, write_events_csv, write_sensors_json
-from seniorsafe.detection.replay import replay
+from seniorsafe.detection.replay import replay, run_detector
 from seniorsafe.detection.synthetic import device_check_ins
 
 from .conftest import TZ, at, out_with_a_cat, sensors, synthetic_days
@@ -83,6 +84,30 @@ def test_devices_checking_in_change_no_alert(home_files: tuple[Path, Path], tmp_
     assert runner.invoke(app, [*args, "--events", str(chatty), "--out", str(read)]).exit_code == 0
     assert b"2024-03-13T1" in plain.read_bytes()  # the silent afternoon alerts
     assert read.read_bytes() == plain.read_bytes()
+
+
+def test_a_home_whose_doors_and_cupboards_log_each_opening(tmp_path: Path) -> None:
+    """Some recordings log a door or cupboard only when it opens (value 1, never 0). Every opening is the resident
+    acting: 14 ordinary days raise nothing, and a silence from 14:00 on day 12 pages (before, only each sensor's
+    first opening counted — the rest were taken as check-ins: 20 alarms, a 12 h no-activity one most days)."""
+    rooms = {"m_kitchen": "kitchen", "m_living": "living", "m_bedroom": "bedroom", "m_bath": "bathroom"}
+    home = {f"c_{r}": SensorInfo(f"c_{r}", "contact", r) for r in rooms.values()}
+    home |= {s.id: s for s in sensors().values() if s.id in ("front", "fridge", "bed")}
+    opened = [Event(e.ts, f"c_{rooms[e.sensor]}" if e.sensor in rooms else e.sensor, e.value)
+              for e in synthetic_days(14) if e.value >= 0.5 or e.sensor == "bed"]
+    ev = tmp_path / "EVENTS.csv"
+    notes: list[str] = []
+    for name, events in (("ordinary", opened), ("fallen", [e for e in opened if not at(12, 14) <= e.ts < at(12, 20)])):
+        write_events_csv(ev, events, TZ)
+        alerts = run_detector(read_events_csv(ev, home, TZ, notes), home, TZ).alerts
+        if name == "ordinary":
+            assert alerts == []
+            continue
+        assert (alerts[0].kind, alerts[0].severity) == ("inactivity", "danger")  # then the missed evening
+        assert at(12, 14) < alerts[0].opened_at < at(12, 16)
+        assert all(a.opened_at > at(12, 14) for a in alerts)
+    assert notes[0] == ("6 sensors report openings only (never 0): each read as closed again 1 s later: c_bathroom, "
+                        "c_bedroom, c_kitchen, c_living, fridge, front")
 
 
 def test_state_words_and_unlisted_sensors_as_other_recordings_write_them(

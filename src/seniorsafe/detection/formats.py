@@ -158,6 +158,7 @@ def read_events_csv(
         except csv.Error as exc:
             raise InputError(p, f"malformed CSV ({exc})", reader.line_num) from exc
     events.sort(key=lambda e: e.ts)
+    events = close_each_opening(events, sensors, notes)
     if unlisted and notes is not None:
         which = ", ".join(f"{sid} ({n})" for sid, n in unlisted.most_common(10))
         more = f" and {len(unlisted) - 10} more" if len(unlisted) > 10 else ""
@@ -186,6 +187,34 @@ def _parse_row(p: Path, line: int, row: list[str], times: LocalTimes) -> Event:
     if not math.isfinite(value):
         raise InputError(p, f"value {value_text!r} is not a finite number", line)
     return Event(ts, sensor, value)
+
+
+#: kinds whose 0 means closed / off: such a sensor that never reports 0 logs its openings only
+OPENING_KINDS: frozenset[str] = frozenset({"door", "contact", "light"})
+#: when a sensor that logs openings only is taken to close again
+CLOSED_AFTER_S = 1.0
+
+
+def close_each_opening(
+    events: list[Event], sensors: dict[str, SensorInfo], notes: list[str] | None = None
+) -> list[Event]:
+    """Some recordings log a door, cupboard or light switch only when it is used (value 1, never 0). The detector
+    takes a state reported again as a device checking in, not as someone acting, so each such "on" is followed
+    by an "off" CLOSED_AFTER_S later: every opening counts. Decided on the whole recording (a single 0 makes the
+    sensor one that reports states); live devices report both states (docs/protocols.md)."""
+    ons: set[str] = set()
+    offs: set[str] = set()
+    for ev in events:
+        (ons if ev.value >= 0.5 else offs).add(ev.sensor)
+    openers = sorted(sid for sid in ons - offs if sensors[sid].kind in OPENING_KINDS)
+    if not openers:
+        return events
+    closes = [Event(ev.ts + CLOSED_AFTER_S, ev.sensor, 0.0) for ev in events if ev.sensor in set(openers)]
+    if notes is not None:
+        which = ", ".join(openers[:10]) + (f" and {len(openers) - 10} more" if len(openers) > 10 else "")
+        notes.append(f"{len(openers)} sensors report openings only (never 0): each read as closed again "
+                     f"{CLOSED_AFTER_S:g} s later: {which}")
+    return sorted([*events, *closes], key=lambda e: e.ts)
 
 
 def write_events_csv(path: str | Path, events: Iterable[Event], tz: str) -> int:
