@@ -9,8 +9,14 @@ import pytest
 from typer.testing import CliRunner
 
 from seniorsafe.detection import Event, SensorInfo
+from seniorsafe.detection.activity import ActivityTracker
 from seniorsafe.detection.cli import app
-from seniorsafe.detection.formats import read_events_csv, write_events_csv, write_sensors_json
+from seniorsafe.detection.formats import (
+    close_each_opening,
+    read_events_csv,
+    write_events_csv,
+    write_sensors_json,
+)
 from seniorsafe.detection.replay import replay, run_detector
 from seniorsafe.detection.synthetic import device_check_ins
 
@@ -108,6 +114,21 @@ def test_a_home_whose_doors_and_cupboards_log_each_opening(tmp_path: Path) -> No
         assert all(a.opened_at > at(12, 14) for a in alerts)
     assert notes[0] == ("6 sensors report openings only (never 0): each read as closed again 1 s later: c_bathroom, "
                         "c_bedroom, c_kitchen, c_living, fridge, front")
+
+
+def test_a_mat_that_logs_presses_only_is_a_pulse_not_someone_lying_on_it_for_good() -> None:
+    """A bed mat with no "free" in the whole recording: each press closes again 1 s later, so it is a pulse (one
+    context, like a motion sensor) and the home is not "resting" (caution only) from its first press on."""
+    home = sensors()
+    t = at(0, 22)
+    read = close_each_opening([Event(t, "bed", 1), Event(t + 5, "m_bedroom", 1), Event(t + 600, "bed", 1)], home)
+    assert [(e.ts - t, e.sensor, e.value) for e in read] == [
+        (0, "bed", 1), (1, "bed", 0), (5, "m_bedroom", 1), (600, "bed", 1), (601, "bed", 0)]
+    tracker = ActivityTracker(home)
+    acts = [a for a in map(tracker.classify, read) if a is not None]
+    assert [a.key for a in acts][-1] == "bed" and not tracker.presence_on and not acts[-1].resting
+    both = [Event(t, "bed", 1), Event(t + 8 * 3600, "bed", 0), Event(t + 9 * 3600, "bed", 1)]
+    assert close_each_opening(both, home) == both  # a mat that reports "free" reports a state
 
 
 def test_state_words_and_unlisted_sensors_as_other_recordings_write_them(

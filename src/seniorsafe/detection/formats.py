@@ -189,8 +189,8 @@ def _parse_row(p: Path, line: int, row: list[str], times: LocalTimes) -> Event:
     return Event(ts, sensor, value)
 
 
-#: kinds whose 0 means closed / off: such a sensor that never reports 0 logs its openings only
-OPENING_KINDS: frozenset[str] = frozenset({"door", "contact", "light"})
+#: kinds that report a state as 1/0 (open/closed, on/off, occupied/free): one that never reports 0 logs its uses only
+OPENING_KINDS: frozenset[str] = frozenset({"door", "contact", "light", "presence"})
 #: when a sensor that logs openings only is taken to close again
 CLOSED_AFTER_S = 1.0
 
@@ -198,9 +198,10 @@ CLOSED_AFTER_S = 1.0
 def close_each_opening(
     events: list[Event], sensors: dict[str, SensorInfo], notes: list[str] | None = None
 ) -> list[Event]:
-    """Some recordings log a door, cupboard or light switch only when it is used (value 1, never 0). The detector
-    takes a state reported again as a device checking in, not as someone acting, so each such "on" is followed
-    by an "off" CLOSED_AFTER_S later: every opening counts. Decided on the whole recording (a single 0 makes the
+    """Some recordings log a door, cupboard, light switch or mat only when it is used (value 1, never 0). The
+    detector takes a state reported again as a device checking in, not as someone acting, so each such "on" is
+    followed by an "off" CLOSED_AFTER_S later: every opening counts (and a mat's press is a pulse, not someone
+    lying on it for the rest of the recording). Decided on the whole recording (a single 0 makes the
     sensor one that reports states); live devices report both states (docs/protocols.md)."""
     ons: set[str] = set()
     offs: set[str] = set()
