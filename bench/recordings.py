@@ -14,6 +14,10 @@ third run drops every 0 of such sensors and reads the rest as EVENTS.csv is read
 closed again 1 s after each opening). Closings carry information, so some loss is expected; a reader that takes
 the repeated openings for check-ins detects nothing (Kasteren A: 0 % within 2 h, 0.53 danger alarms a day).
 
+3. Triggers only. Many motion logs hold the "motion" moments only, not the sensor's "no motion" after them: a
+fourth run drops every 0 of the motion and flush sensors (their "off" is pooled with the "on"; expected: nearly
+the same figures).
+
 Prints progress and a final JSON line.
 
     .venv/bin/python bench/recordings.py [--period-min 50] [HOME ...]
@@ -29,7 +33,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-from seniorsafe.detection.activity import LocalClock
+from seniorsafe.detection.activity import POOLED_KINDS, LocalClock
 from seniorsafe.detection.datasets import Dataset, load_dataset
 from seniorsafe.detection.evaluate import (
     DETECT_WITHIN_S,
@@ -54,6 +58,11 @@ def openings_only(ds: Dataset) -> list[Event]:
     """The recording as one that logs doors, cupboards, lights and mats only when used, read back from a file."""
     used = [ev for ev in ds.events if not (ds.sensors[ev.sensor].kind in OPENING_KINDS and ev.value < 0.5)]
     return close_each_opening(used, ds.sensors)
+
+
+def triggers_only(ds: Dataset) -> list[Event]:
+    """The recording as one that logs motion and flush sensors' triggers only."""
+    return [ev for ev in ds.events if not (ds.sensors[ev.sensor].kind in POOLED_KINDS and ev.value < 0.5)]
 
 
 def measure(ds: Dataset, cfg: EvalConfig, thr: Thresholds, period_s: float | None = None,
@@ -91,9 +100,10 @@ def main() -> None:
         plain = measure(ds, cfg, thr)
         chatty = measure(ds, cfg, thr, args.period_min * 60.0)
         opened = measure(ds, cfg, thr, recording=openings_only(ds))
-        report[name] = {"recorded": plain, "with_check_ins": chatty, "openings_only": opened}
+        triggers = measure(ds, cfg, thr, recording=triggers_only(ds))
+        report[name] = {"recorded": plain, "with_check_ins": chatty, "openings_only": opened, "triggers_only": triggers}
         tqdm.write(f"{name}: recorded {plain}; with check-ins every {args.period_min:g} min {chatty}; "
-                   f"openings only {opened}")
+                   f"openings only {opened}; motion triggers only {triggers}")
     same = all(r["recorded"][k] == r["with_check_ins"][k] for r in report.values()
                for k in ("detected_2h", "median_min", "danger_false_alarms"))
     print(json.dumps({"period_min": args.period_min, "homes": report, "same_with_check_ins": same}))
