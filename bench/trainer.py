@@ -34,9 +34,10 @@ from seniorsafe.bus import Bus
 from seniorsafe.config import Settings
 from seniorsafe.db import Database
 from seniorsafe.detection import Event, SensorInfo
+from seniorsafe.detection.personal import HISTORY_DAYS
 from seniorsafe.detection.service import history, home_of_senior
 from seniorsafe.detection.synthetic import dense_resident, dense_sensors, synthetic_resident, synthetic_sensors
-from seniorsafe.detection.trainer import HISTORY_DAYS, train_senior
+from seniorsafe.detection.trainer import train_senior
 from seniorsafe.storage import LocalStorage
 
 TZ = "Europe/Paris"

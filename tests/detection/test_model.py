@@ -179,6 +179,29 @@ def test_nightly_models_of_the_incremental_fitter_equal_a_fit_on_the_same_histor
     assert whole.days == 70 and len(whole.routine["daily"]) == personal.DAILY_DAYS
 
 
+def test_replay_forgets_what_is_older_than_the_history_the_trainer_reads() -> None:
+    """Production trains each night on the last HISTORY_DAYS days; replay's incremental fitter forgets older pauses,
+    so that a long recording is replayed with the models production would have had: a night's windowed model learns
+    what a fit on the window's events learns (same pauses per context, same days), not the whole history's."""
+    events = synthetic_days(70)
+    fitter = personal.ModelFitter(sensors(), TZ, history_days=30)
+    done = 0
+    for day in (20, 45, 70):
+        now = at(day, 3.0)
+        cut = next((i for i, e in enumerate(events) if e.ts >= now), len(events))
+        fitter.add(events[done:cut])
+        done = cut
+        nightly = fitter.model(at=now)
+        window = PersonalModel.fit([e for e in events[:cut] if e.ts >= now - 30 * 86400], sensors(), TZ)
+        learned = dict(zip(nightly.keys, nightly.counts, strict=True))
+        assert {k: c.sum() for k, c in learned.items() if c.sum()} == {
+            k: c.sum() for k, c in zip(window.keys, window.counts, strict=True) if c.sum()}
+        assert all(np.array_equal(learned[k], c) for k, c in zip(window.keys, window.counts, strict=True))
+        assert nightly.days == window.days == min(day, 30)
+        assert nightly.metrics["pauses"] == window.metrics["pauses"]
+    assert PersonalModel.fit(events, sensors(), TZ).metrics["pauses"] > 2 * nightly.metrics["pauses"]
+
+
 def _left_unseen(days: tuple[int, ...]) -> list:
     """21 synthetic days; on ``days`` (outings 10:00-11:30) the exit is not seen: nothing from 09:24 until the
     return through the front door at 11:30 (a silence of over 2 h that the door ends)."""

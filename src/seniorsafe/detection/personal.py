@@ -64,6 +64,9 @@ P_MIN, P_MAX = 1e-6, 0.5
 HOUR_SIGMA = 1.5
 #: the routine model describes this many recent days
 ROUTINE_WINDOW_DAYS = 56
+#: the history a model learns its stillness limits from: the trainer reads this many days each night, and replay's
+#: incremental fitter forgets what is older, so that a long recording is replayed with the models production had
+HISTORY_DAYS = 90
 #: wet-room events closer than this belong to one bathroom visit
 VISIT_GAP_S = 600.0
 #: a day with less time out of home than this counts for the meal routine
@@ -485,7 +488,7 @@ class ModelFitter:
     retraining in simulated time without re-reading the whole history).
     """
 
-    def __init__(self, sensors: dict[str, SensorInfo], tz: str) -> None:
+    def __init__(self, sensors: dict[str, SensorInfo], tz: str, history_days: float | None = None) -> None:
         self.sensors = sensors
         self.tz = tz
         self.clock = LocalClock(tz)
@@ -493,7 +496,13 @@ class ModelFitter:
         self.key_index: dict[str, int] = {}
         self.key_room_votes: list[dict[str, int]] = []
         self._gap_rows: list[tuple[int, int, int, float]] = []  # key, hour, weekend, gap seconds
+        self._gap_starts: list[float] = []
         self._counts = np.zeros((0, 24, 2, N_BINS), dtype=np.float64)
+        # with a history window: every pause learned (start, counts index) in time order, and how many are forgotten
+        self.history_s = history_days * 86400.0 if history_days is not None else None
+        self._learned_ts = np.zeros(0)
+        self._learned_at = np.zeros((0, 4), dtype=np.int64)
+        self._forgotten = 0
         self.prev: Activity | None = None
         # activity stream for routine statistics and feedback lookup
         self.a_ts: list[float] = []
@@ -532,6 +541,7 @@ class ModelFitter:
             row = self._pause_row(prev.ts, self.a_key[-1], act.ts - prev.ts)
             if row is not None:
                 self._gap_rows.append(row)
+                self._gap_starts.append(prev.ts)
         self.prev = act
         self.a_ts.append(act.ts)
         self.a_key.append(kid)
@@ -546,11 +556,12 @@ class ModelFitter:
         weekend = 1 if (int(local // 86400.0) + 3) % 7 >= 5 else 0
         return key_id, int((local % 86400.0) // 3600.0), weekend, gap
 
-    def _unlearn_emergency(self, at: float, counts: np.ndarray) -> int:
+    def _unlearn_emergency(self, at: float, counts: np.ndarray, since: float) -> int:
         """Take the silence an emergency alert raised at ``at`` was part of out of the learned pauses (1 if it was
-        learned: the resident moved again since; 0 while it lasts, or if it began at the exterior door)."""
+        learned: the resident moved again since; 0 while it lasts, if it began at the exterior door or before
+        ``since``, the history window)."""
         i = bisect.bisect_right(self.a_ts, at) - 1
-        if i < 0 or i + 1 >= len(self.a_ts) or self.a_exterior[i]:
+        if i < 0 or i + 1 >= len(self.a_ts) or self.a_exterior[i] or self.a_ts[i] < since:
             return 0
         row = self._pause_row(self.a_ts[i], self.a_key[i], self.a_ts[i + 1] - self.a_ts[i])
         if row is None:
@@ -570,28 +581,48 @@ class ModelFitter:
             self._counts = grown
         if self._gap_rows:
             rows = np.asarray(self._gap_rows, dtype=np.float64)
-            bins = _bins(rows[:, 3])
-            idx = rows[:, :3].astype(np.int64)
-            np.add.at(self._counts, (idx[:, 0], idx[:, 1], idx[:, 2], bins), 1.0)
-            self._gap_rows = []
+            at = np.column_stack([rows[:, :3].astype(np.int64), _bins(rows[:, 3])])
+            np.add.at(self._counts, tuple(at.T), 1.0)
+            if self.history_s is not None:
+                self._learned_ts = np.concatenate([self._learned_ts, np.asarray(self._gap_starts)])
+                self._learned_at = np.concatenate([self._learned_at, at])
+            self._gap_rows, self._gap_starts = [], []
         return self._counts
 
-    def model(self, feedback: Sequence[tuple[float, str]] = ()) -> PersonalModel:
-        counts = self._flush_counts().copy()
+    def _forget_before(self, since: float) -> None:
+        """Take the pauses that began before ``since`` out of the learned counts (once: the window only moves on)."""
+        upto = int(np.searchsorted(self._learned_ts, since))
+        if upto > self._forgotten:
+            np.add.at(self._counts, tuple(self._learned_at[self._forgotten : upto].T), -1.0)
+            self._forgotten = upto
+
+    def model(self, feedback: Sequence[tuple[float, str]] = (), at: float | None = None) -> PersonalModel:
+        """The model of everything added so far (with a history window: of its last days before ``at``, default
+        the last event added)."""
+        self._flush_counts()
+        since = -math.inf
+        if self.history_s is not None:
+            since = (self.last_ts if at is None else at) - self.history_s
+            self._forget_before(since)
+            feedback = [f for f in feedback if f[0] >= since]
+        counts = self._counts.copy()
         keys = list(self.key_index)
         key_room = [max(v, key=lambda r: v[r]) if v else "@other" for v in self.key_room_votes]
         stream = self._stream.update(self)
-        ts = stream.ts
         routine, p_active, days = _routine_stats(stream)
+        first = int(np.searchsorted(stream.ts, since))
+        ts = stream.ts[first:]
+        if first:
+            days = _days_since(stream, since, self.clock)
         if ts.size:
             routine["fires_alone"] = self._fires_alone(stream, keys)
         factor = np.ones((len(keys), 24, 2))
-        emergencies = [at for at, kind in feedback if kind == EMERGENCY]
-        unlearned = sum(self._unlearn_emergency(at, counts) for at in emergencies)
+        emergencies = [t for t, kind in feedback if kind == EMERGENCY]
+        unlearned = sum(self._unlearn_emergency(t, counts, since) for t in emergencies)
         used = self._apply_feedback([f for f in feedback if f[1] != EMERGENCY], factor, p_active, routine)
         metrics = {
             "days": days,
-            "events_used": len(self.a_ts),
+            "events_used": int(ts.size),
             "pauses": int(counts.sum()),
             "contexts": len(keys),
             "first_ts": float(ts[0]) if ts.size else None,
@@ -717,6 +748,12 @@ class _ActivityArrays:
         self.exterior = np.concatenate([self.exterior, np.asarray(fitter.a_exterior[n:], dtype=bool)])
         self.days.update(np.unique((local // 86400).astype(np.int64)).tolist())
         return self
+
+
+def _days_since(stream: _ActivityArrays, since: float, clock: LocalClock) -> int:
+    """Local days with at least one activity, from the day of ``since`` on (the history window's days)."""
+    first_day = int(clock.local_seconds(since) // 86400.0)
+    return sum(1 for d in stream.days if d >= first_day)
 
 
 def sensor_codes(sensors: dict[str, SensorInfo]) -> dict[str, int]:

@@ -25,7 +25,7 @@ from .coverage import blind_spots
 from .detector import STILLNESS_KINDS, HomeDetector
 from .events import AWAY_KINDS, HEALTH_KINDS, AlertDecision, Event, SensorInfo
 from .formats import read_events_csv, read_sensors_json
-from .personal import ModelFitter, PersonalModel
+from .personal import HISTORY_DAYS, ModelFitter, PersonalModel
 from .thresholds import Thresholds
 
 RETRAIN_HOUR = 3.0
@@ -170,7 +170,7 @@ def run_detector(
     log = AlertLog()
     clock = LocalClock(tz)
     det = HomeDetector(sensors, tz, None, thr, missing_model_is_fault=False)
-    fitter = ModelFitter(sensors, tz)
+    fitter = ModelFitter(sensors, tz, history_days=HISTORY_DAYS)
     kept: dict[int, PersonalModel] = {}
     if not events:
         return ReplayResult(0, 0.0, 0, 0.0, [], None)
@@ -204,7 +204,7 @@ def run_detector(
                 else:
                     fitter.add(events[pending_start:i])
                     pending_start = i
-                    model = fitter.model(feedback=[f for f in feedback if f[0] < retrain_at])
+                    model = fitter.model(feedback=[f for f in feedback if f[0] < retrain_at], at=retrain_at)
                 if model is not None:
                     emit(det.set_model(model, at=retrain_at))
                 if keep_models and model is not None:

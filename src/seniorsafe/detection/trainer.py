@@ -34,13 +34,12 @@ from seniorsafe.homes.models import Home
 from seniorsafe.storage import Storage, make_storage
 
 from . import registry
-from .personal import PersonalModel
+from .personal import HISTORY_DAYS, PersonalModel
 from .service import history, home_of_senior, staff_feedback
 
 log = logging.getLogger(__name__)
 
 TRAIN_HOUR = 3.0
-HISTORY_DAYS = 90  # the inactivity model keeps learning from three months; the routine uses its last 8 weeks
 LOCK_S = 900
 
 
