@@ -179,12 +179,24 @@ def test_local_times_across_the_end_of_summer_time_keep_their_order(tmp_path: Pa
     assert [e.ts for e in read if e.sensor == "m_living"] == [truth[5] - 1]
 
 
+def test_epoch_seconds_and_milliseconds_are_read_as_utc(tmp_path: Path) -> None:
+    """Some recordings (and the hubs' wire format) give times as epoch numbers: seconds, or milliseconds."""
+    t = at(0, 10)
+    ev = tmp_path / "EVENTS.csv"
+    ev.write_text(f"ts,sensor,value\n{t:.3f},m_kitchen,1\n{int(t * 1000) + 60000},m_living,1\n"
+                  f"{datetime.fromtimestamp(t + 120, ZoneInfo(TZ)).replace(tzinfo=None).isoformat()},m_bath,1\n",
+                  encoding="utf-8")
+    read = read_events_csv(ev, sensors(), TZ)
+    assert [(e.ts - t, e.sensor) for e in read] == [(0.0, "m_kitchen"), (60.0, "m_living"), (120.0, "m_bath")]
+
+
 @pytest.mark.parametrize(
     ("content", "message"),
     [
         ("time,sensor,value\n", "line 1: header must be 'ts,sensor,value'"),
         ("ts,sensor,value\n2024-03-04T10:00:00,m_kitchen,1\n2024-03-04T10:01:00,,1\n", "line 3: empty sensor id"),
         ("ts,sensor,value\nyesterday,m_kitchen,1\n", "line 2: bad timestamp"),
+        ("ts,sensor,value\n12345678901234567,m_kitchen,1\n", "line 2: bad timestamp"),
         ("ts,sensor,value\n2024-03-04T10:00:00,m_kitchen,maybe\n", "line 2: value 'maybe' is not a number"),
         ("ts,sensor,value\n2024-03-04T10:00:00,m_kitchen\n", "line 2: expected 3 columns"),
     ],

@@ -70,12 +70,21 @@ def write_sensors_json(path: str | Path, tz: str, sensors: dict[str, SensorInfo]
     Path(path).write_bytes(orjson.dumps(body, option=orjson.OPT_INDENT_2) + b"\n")
 
 
+#: an epoch number this large or larger is in milliseconds (1e11 s would be the year 5138)
+EPOCH_MS_FROM = 1e11
+#: epoch seconds read as such (1990-2100); other long numbers are not taken for times
+EPOCH_RANGE = (631152000.0, 4102444800.0)
+
+
 class LocalTimes:
-    """The timestamps of one file, read in order, as epoch seconds. A time without an offset is local time in
-    ``zone``. In the hour that the end of summer time repeats (01:00-02:00 twice, or 02:00-03:00), a time that
-    steps back by more than a minute starts the second pass: it and the repeated times after it take the later
-    offset (Python's ``fold=1``). Without this every event of that second hour would be placed an hour early,
-    amid the first pass's (a year-long recording written in local time has one such hour)."""
+    """The timestamps of one file, read in order, as epoch seconds.
+
+    A number of 9 digits or more (before any decimals) is epoch seconds or, from 12 digits on, milliseconds (UTC,
+    as the hubs may send them), when it falls in 1990-2100. A time without an offset is local time in ``zone``.
+    In the hour that the end of summer time repeats (01:00-02:00 twice, or 02:00-03:00), a time that steps back
+    by more than a minute starts the second pass: it and the repeated times after it take the later offset
+    (Python's ``fold=1``). Without this every event of that second hour would be placed an hour early, amid the
+    first pass's (a year-long recording written in local time has one such hour)."""
 
     __slots__ = ("_previous", "_second_pass", "zone")
 
@@ -85,7 +94,13 @@ class LocalTimes:
         self._second_pass = False
 
     def epoch(self, text: str) -> float:
-        dt = datetime.fromisoformat(text.strip())
+        text = text.strip()
+        if text.replace(".", "", 1).isdigit() and len(text.partition(".")[0]) >= 9:
+            number = float(text)
+            seconds = number / 1000.0 if number >= EPOCH_MS_FROM else number
+            if EPOCH_RANGE[0] <= seconds <= EPOCH_RANGE[1]:
+                return seconds
+        dt = datetime.fromisoformat(text)
         if dt.tzinfo is not None:
             return dt.timestamp()
         local = dt.replace(tzinfo=self.zone)
@@ -173,7 +188,8 @@ def _parse_row(p: Path, line: int, row: list[str], times: LocalTimes) -> Event:
     try:
         ts = times.epoch(ts_text)
     except ValueError as exc:
-        raise InputError(p, f"bad timestamp {ts_text!r} (expected ISO 8601, e.g. 2024-03-01T07:15:00)", line) from exc
+        expected = "expected ISO 8601, e.g. 2024-03-01T07:15:00, or epoch seconds"
+        raise InputError(p, f"bad timestamp {ts_text!r} ({expected})", line) from exc
     if not sensor:
         raise InputError(p, "empty sensor id", line)
     try:
