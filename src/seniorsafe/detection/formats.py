@@ -226,7 +226,8 @@ def close_each_opening(
     openers = sorted(sid for sid in ons - offs if sensors[sid].kind in OPENING_KINDS)
     if not openers:
         return events
-    closes = [Event(ev.ts + CLOSED_AFTER_S, ev.sensor, 0.0) for ev in events if ev.sensor in set(openers)]
+    logs_uses = set(openers)
+    closes = [Event(ev.ts + CLOSED_AFTER_S, ev.sensor, 0.0) for ev in events if ev.sensor in logs_uses]
     if notes is not None:
         which = ", ".join(openers[:10]) + (f" and {len(openers) - 10} more" if len(openers) > 10 else "")
         notes.append(f"{len(openers)} sensors report openings only (never 0): each read as closed again "
