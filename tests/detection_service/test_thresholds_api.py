@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import time
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -21,7 +22,7 @@ from seniorsafe.detection.detector_service import DetectorService
 from seniorsafe.detection.thresholds import Thresholds
 from seniorsafe.robots.safety import robot_settings
 from tests.conftest import Org
-from tests.detection_service.conftest import alerts_of, daytime_home, drain, send
+from tests.detection_service.conftest import alerts_of, daytime_home, drain, new_home, send
 
 ORG_PATH = "/api/v1/organisation/detection-thresholds"
 ROBOT_PATH = "/api/v1/organisation/robot-settings"
@@ -221,22 +222,24 @@ async def test_openapi_documents_the_endpoints(client: httpx.AsyncClient) -> Non
 # ------------------------------------------------------------------------------------- the live detector
 
 async def put_and_deliver(client: httpx.AsyncClient, state: AppState, detector: DetectorService, path: str,
-                          headers: dict[str, str], body: dict[str, Any], org_id: str) -> None:
-    """PUT through the API and hand the message it published to the detector (as its listener would)."""
+                          headers: dict[str, str], body: dict[str, Any], org_id: str, method: str = "PUT",
+                          event: str = "detection.thresholds_changed") -> None:
+    """Change something through the API and hand the message it published to the detector (as its listener
+    would)."""
     pubsub = state.bus.redis.pubsub()
     channel = state.bus.key("pub", f"org:{org_id}")
     await pubsub.subscribe(channel)
     try:
         await pubsub.get_message(timeout=1.0)
-        r = await client.put(path, headers=headers, json=body)
+        r = await client.request(method, path, headers=headers, json=body)
         assert r.status_code == 200, r.text
         deadline = time.monotonic() + 5
         while time.monotonic() < deadline:
             msg = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
-            if msg is not None and b"detection.thresholds_changed" in msg["data"]:
+            if msg is not None and event.encode() in msg["data"]:
                 await detector.handle_message(channel, orjson.loads(msg["data"]))
                 return
-        raise AssertionError("no detection.thresholds_changed message")
+        raise AssertionError(f"no {event} message")
     finally:
         await pubsub.aclose()
 
@@ -316,3 +319,38 @@ async def test_devices_checking_in_do_not_end_a_bathroom_stay_in_a_live_detector
     await detector.tick(now + 2 * 60 + 1)
     [alert] = await alerts_of(state, hub.senior_id, "bathroom_stay")
     assert alert.severity.value == "danger" and "fixed limit 2 min" in alert.evidence, alert.evidence
+
+
+async def test_a_sensor_an_installer_corrects_counts_at_once_in_a_live_detector(
+        client: httpx.AsyncClient, state: AppState, det_orgs: list[Org], detector: DetectorService) -> None:
+    """The back door was registered as a door in the hall. The resident goes out through it: to the detector she
+    is at home and still. An admin marks it as a way out (room: entrance) through the API; the running detector
+    rebuilds the home from the database at once (no restart): she is out, and no stillness alert comes. The twin
+    home, left as it was, raises one."""
+    org = det_orgs[0]
+    homes = []
+    for _ in range(2):
+        hub = await new_home(client, org, extra=(("door-back", "door", "hall"),))
+        offset = (10 - datetime.now(UTC).hour + 12) % 24 - 12  # daytime in the home, as daytime_home
+        zone = "Etc/GMT" + (f"{-offset:+d}" if offset else "")
+        r = await client.patch(f"/api/v1/homes/{hub.home_id}", headers=org.h(org.admin), json={"timezone": zone})
+        assert r.status_code == 200, r.text
+        homes.append(hub)
+    now = time.time()
+    for hub in homes:
+        await send(state, hub, [("pir-kitchen", True, now - 600), ("door-back", True, now - 300),
+                                ("door-back", False, now - 295)])
+    await drain(detector)
+    corrected, twin = homes
+    sensors = (await client.get(f"/api/v1/homes/{corrected.home_id}/sensors", headers=org.h(org.admin))).json()
+    [back] = [s for s in sensors if s["sensor_id"] == "door-back"]
+    await put_and_deliver(client, state, detector, f"/api/v1/sensors/{back['id']}", org.h(org.admin),
+                          {"room": "entrance"}, org.id, method="PATCH", event="home.changed")
+    live = detector.homes[uuid.UUID(corrected.home_id)].det
+    assert live.sensors["door-back"].is_exterior_door
+    assert not detector.homes[uuid.UUID(twin.home_id)].det.sensors["door-back"].is_exterior_door
+    await detector.tick(now + 5 * 3600)
+    assert await alerts_of(state, twin.senior_id, "inactivity") != []
+    assert await alerts_of(state, corrected.senior_id, "inactivity") == []
+    # a home this process does not run is left alone
+    assert await detector.rebuild_home(uuid.uuid4()) is False

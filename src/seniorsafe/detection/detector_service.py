@@ -45,6 +45,7 @@ from seniorsafe.alerts.models import Alert
 from seniorsafe.bus import Bus
 from seniorsafe.config import Settings
 from seniorsafe.db import Database
+from seniorsafe.homes.service import HOME_CHANGED
 from seniorsafe.storage import Storage, make_storage
 from seniorsafe.telemetry.live import stream_key
 
@@ -520,6 +521,18 @@ class DetectorService:
         elif data.get("event") == THRESHOLDS_CHANGED:
             senior = data.get("senior_id")
             await self.reload_thresholds(uuid.UUID(data["org_id"]), uuid.UUID(senior) if senior else None)
+        elif data.get("event") == HOME_CHANGED:
+            await self.rebuild_home(uuid.UUID(data["data"]["home_id"]))
+
+    async def rebuild_home(self, home_id: uuid.UUID) -> bool:
+        """An admin changed the home's time zone or its sensors (kind, room, added, removed; `home.changed`): build
+        it again from the database, as after a restart (state from the stored hours, latch reconciled with the
+        alerts table), so that the change applies at once. Homes this process does not run are left alone."""
+        if home_id not in self.homes:
+            return False
+        rebuilt = await self._add_home(home_id)
+        log.info("home %s rebuilt after a change of its sensors or time zone", home_id)
+        return rebuilt is not None
 
     async def reload_thresholds(self, org_id: uuid.UUID, senior_id: uuid.UUID | None = None) -> int:
         """An admin changed thresholds (`detection.thresholds_changed`): re-read them for the live homes concerned

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Request, Response
 
-from seniorsafe.deps import AdminUser, CurrentUser, Session, client_ip
+from seniorsafe.deps import AdminUser, CurrentUser, Session, State, client_ip
 from seniorsafe.homes import service
 from seniorsafe.homes.schemas import (
     DEVICE_ID,
@@ -57,8 +57,9 @@ async def get_home(home_id: uuid.UUID, principal: CurrentUser, session: Session)
 
 @router.patch("/homes/{home_id}", response_model=HomeOut, summary="Update a home")
 async def update_home(home_id: uuid.UUID, body: HomeUpdate, principal: AdminUser, request: Request,
-                      session: Session) -> HomeOut:
-    return HomeOut.model_validate(await service.update_home(session, principal, home_id, body, client_ip(request)))
+                      session: Session, state: State) -> HomeOut:
+    home = await service.update_home(session, state.bus, principal, home_id, body, client_ip(request))
+    return HomeOut.model_validate(home)
 
 
 @router.get("/homes/{home_id}/hubs", response_model=list[HubOut], summary="Hubs of a home")
@@ -98,8 +99,9 @@ async def revoke_hub(hub_id: DeviceId, principal: AdminUser, request: Request, s
 
 
 @router.delete("/hubs/{hub_id}", status_code=204, summary="Remove a hub and its sensors")
-async def delete_hub(hub_id: DeviceId, principal: AdminUser, request: Request, session: Session) -> Response:
-    await service.delete_hub(session, principal, hub_id, client_ip(request))
+async def delete_hub(hub_id: DeviceId, principal: AdminUser, request: Request, session: Session,
+                     state: State) -> Response:
+    await service.delete_hub(session, state.bus, principal, hub_id, client_ip(request))
     return Response(status_code=204)
 
 
@@ -110,8 +112,9 @@ async def list_sensors(home_id: uuid.UUID, principal: CurrentUser, session: Sess
 
 @router.post("/hubs/{hub_id}/sensors", response_model=SensorOut, status_code=201, summary="Add a sensor to a hub")
 async def add_sensor(hub_id: DeviceId, body: SensorIn, principal: AdminUser, request: Request,
-                     session: Session) -> SensorOut:
-    return SensorOut.model_validate(await service.add_sensor(session, principal, hub_id, body, client_ip(request)))
+                     session: Session, state: State) -> SensorOut:
+    sensor = await service.add_sensor(session, state.bus, principal, hub_id, body, client_ip(request))
+    return SensorOut.model_validate(sensor)
 
 
 @router.get("/sensors/{sensor_pk}", response_model=SensorOut, summary="One sensor")
@@ -121,14 +124,15 @@ async def get_sensor(sensor_pk: SensorPk, principal: CurrentUser, session: Sessi
 
 @router.patch("/sensors/{sensor_pk}", response_model=SensorOut, summary="Update a sensor")
 async def update_sensor(sensor_pk: SensorPk, body: SensorUpdate, principal: AdminUser, request: Request,
-                        session: Session) -> SensorOut:
-    sensor = await service.update_sensor(session, principal, sensor_pk, body, client_ip(request))
+                        session: Session, state: State) -> SensorOut:
+    sensor = await service.update_sensor(session, state.bus, principal, sensor_pk, body, client_ip(request))
     return SensorOut.model_validate(sensor)
 
 
 @router.delete("/sensors/{sensor_pk}", status_code=204, summary="Remove a sensor")
-async def delete_sensor(sensor_pk: SensorPk, principal: AdminUser, request: Request, session: Session) -> Response:
-    await service.delete_sensor(session, principal, sensor_pk, client_ip(request))
+async def delete_sensor(sensor_pk: SensorPk, principal: AdminUser, request: Request, session: Session,
+                        state: State) -> Response:
+    await service.delete_sensor(session, state.bus, principal, sensor_pk, client_ip(request))
     return Response(status_code=204)
 
 

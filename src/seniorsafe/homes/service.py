@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from seniorsafe.accounts.security import Principal, digests_equal, new_opaque_token, token_digest
 from seniorsafe.audit.service import record
+from seniorsafe.bus import Bus
 from seniorsafe.errors import Conflict, Invalid, NotFound
 from seniorsafe.homes.models import DeviceStatus, Home, Hub, Robot, Sensor
 from seniorsafe.homes.schemas import (
@@ -26,6 +27,9 @@ from seniorsafe.homes.schemas import (
 from seniorsafe.seniors.models import Senior
 from seniorsafe.seniors.service import get_visible_senior, visible_to
 from seniorsafe.telemetry import dynsec
+
+#: announced on `org:{org_id}` after a home's time zone or its sensors changed: running detectors rebuild the home
+HOME_CHANGED = "home.changed"
 
 DeviceRow = TypeVar("DeviceRow", Hub, Sensor, Robot)
 
@@ -75,7 +79,7 @@ async def create_home(session: AsyncSession, principal: Principal, senior_id: uu
     return home
 
 
-async def update_home(session: AsyncSession, principal: Principal, home_id: uuid.UUID, data: HomeUpdate,
+async def update_home(session: AsyncSession, bus: Bus, principal: Principal, home_id: uuid.UUID, data: HomeUpdate,
                       ip: str | None) -> Home:
     home = await get_visible_home(session, principal, home_id)
     changes = data.model_dump(exclude_unset=True, mode="json")
@@ -84,7 +88,15 @@ async def update_home(session: AsyncSession, principal: Principal, home_id: uuid
     record(session, action="home.updated", entity="home", entity_id=home.id, org_id=principal.org_id,
            actor_id=principal.user_id, ip=ip, fields=sorted(changes))
     await session.commit()
+    await announce_home_change(bus, home.org_id, home.id, "home")
     return home
+
+
+async def announce_home_change(bus: Bus, org_id: uuid.UUID, home_id: uuid.UUID, what: str) -> None:
+    """After the commit: the detectors running this home rebuild it with its new time zone or sensors (without
+    this, a sensor an installer moved to the right room, or the back door marked as a way out, would only count
+    after the next restart). Staff dashboards may reload the home's page."""
+    await bus.publish_event(HOME_CHANGED, org_id, None, {"home_id": str(home_id), "what": what})
 
 
 # ---------------------------------------------------------------- device credentials
@@ -205,13 +217,15 @@ async def revoke_hub(session: AsyncSession, principal: Principal, hub_id: str, i
     return hub
 
 
-async def delete_hub(session: AsyncSession, principal: Principal, hub_id: str, ip: str | None) -> None:
+async def delete_hub(session: AsyncSession, bus: Bus, principal: Principal, hub_id: str, ip: str | None) -> None:
     hub = await get_visible_hub(session, principal, hub_id)
+    org_id, home_id = hub.org_id, hub.home_id
     await session.delete(hub)
     record(session, action="hub.deleted", entity="hub", entity_id=hub_id, org_id=principal.org_id,
            actor_id=principal.user_id, ip=ip)
     await session.commit()
     await dynsec.on_hub_deleted(hub_id)
+    await announce_home_change(bus, org_id, home_id, "sensors")
 
 
 # ---------------------------------------------------------------- sensors
@@ -227,7 +241,7 @@ async def list_sensors(session: AsyncSession, principal: Principal, home_id: uui
                                       .order_by(Sensor.room, Sensor.sensor_id)))
 
 
-async def add_sensor(session: AsyncSession, principal: Principal, hub_id: str, data: SensorIn,
+async def add_sensor(session: AsyncSession, bus: Bus, principal: Principal, hub_id: str, data: SensorIn,
                      ip: str | None) -> Sensor:
     hub = await get_visible_hub(session, principal, hub_id)
     exists = await session.scalar(select(Sensor.id).where(Sensor.hub_id == hub.id,
@@ -240,10 +254,11 @@ async def add_sensor(session: AsyncSession, principal: Principal, hub_id: str, d
     record(session, action="sensor.created", entity="sensor", entity_id=sensor.id, org_id=principal.org_id,
            actor_id=principal.user_id, ip=ip, hub_id=hub.id)
     await session.commit()
+    await announce_home_change(bus, sensor.org_id, sensor.home_id, "sensors")
     return sensor
 
 
-async def update_sensor(session: AsyncSession, principal: Principal, sensor_pk: int, data: SensorUpdate,
+async def update_sensor(session: AsyncSession, bus: Bus, principal: Principal, sensor_pk: int, data: SensorUpdate,
                         ip: str | None) -> Sensor:
     sensor = await get_visible_sensor(session, principal, sensor_pk)
     changes: dict[str, Any] = data.model_dump(exclude_unset=True)
@@ -252,15 +267,19 @@ async def update_sensor(session: AsyncSession, principal: Principal, sensor_pk: 
     record(session, action="sensor.updated", entity="sensor", entity_id=sensor.id, org_id=principal.org_id,
            actor_id=principal.user_id, ip=ip, fields=sorted(changes))
     await session.commit()
+    await announce_home_change(bus, sensor.org_id, sensor.home_id, "sensors")
     return sensor
 
 
-async def delete_sensor(session: AsyncSession, principal: Principal, sensor_pk: int, ip: str | None) -> None:
+async def delete_sensor(session: AsyncSession, bus: Bus, principal: Principal, sensor_pk: int,
+                        ip: str | None) -> None:
     sensor = await get_visible_sensor(session, principal, sensor_pk)
+    org_id, home_id = sensor.org_id, sensor.home_id
     await session.delete(sensor)
     record(session, action="sensor.deleted", entity="sensor", entity_id=sensor_pk, org_id=principal.org_id,
            actor_id=principal.user_id, ip=ip)
     await session.commit()
+    await announce_home_change(bus, org_id, home_id, "sensors")
 
 
 # ---------------------------------------------------------------- robots

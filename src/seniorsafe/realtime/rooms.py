@@ -29,7 +29,7 @@ from seniorsafe.seniors.service import visible_to
 MANAGED_PREFIXES = ("user:", "org:", "senior:", "family:", "incident:")
 
 # Events guardians never receive (internal staff notes), and fields removed from what they do receive.
-STAFF_ONLY_EVENTS = frozenset({"alert.noted", "detection.thresholds_changed", "robot.settings_changed"})
+STAFF_ONLY_EVENTS = frozenset({"alert.noted", "detection.thresholds_changed", "robot.settings_changed", "home.changed"})
 STAFF_ONLY_FIELDS = ("note", "resolution_note")
 
 
