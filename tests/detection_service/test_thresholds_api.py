@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from seniorsafe.audit.models import AuditEntry
 from seniorsafe.deps import AppState
+from seniorsafe.detection import registry
 from seniorsafe.detection.configuration_schemas import ThresholdOverrides, ThresholdValues
 from seniorsafe.detection.detector_service import DetectorService
 from seniorsafe.detection.thresholds import Thresholds
@@ -349,6 +350,8 @@ async def test_a_sensor_an_installer_corrects_counts_at_once_in_a_live_detector(
     live = detector.homes[uuid.UUID(corrected.home_id)].det
     assert live.sensors["door-back"].is_exterior_door
     assert not detector.homes[uuid.UUID(twin.home_id)].det.sensors["door-back"].is_exterior_door
+    queued = await state.bus.redis.lrange(registry.train_queue_key(state.bus), 0, -1)
+    assert corrected.senior_id.encode() in queued and twin.senior_id.encode() not in queued  # a model for the layout
     await detector.tick(now + 5 * 3600)
     assert await alerts_of(state, twin.senior_id, "inactivity") != []
     assert await alerts_of(state, corrected.senior_id, "inactivity") == []

@@ -527,12 +527,21 @@ class DetectorService:
     async def rebuild_home(self, home_id: uuid.UUID) -> bool:
         """An admin changed the home's time zone or its sensors (kind, room, added, removed; `home.changed`): build
         it again from the database, as after a restart (state from the stored hours, latch reconciled with the
-        alerts table), so that the change applies at once. Homes this process does not run are left alone."""
-        if home_id not in self.homes:
+        alerts table), so that the change applies at once, and ask the trainer for a new model when the layout or
+        time zone changed. Homes this process does not run are left alone."""
+        live = self.homes.get(home_id)
+        if live is None:
             return False
+        before = (live.info.tz, live.info.sensors)
         rebuilt = await self._add_home(home_id)
+        if rebuilt is None:
+            return False
         log.info("home %s rebuilt after a change of its sensors or time zone", home_id)
-        return rebuilt is not None
+        if (rebuilt.info.tz, rebuilt.info.sensors) != before:
+            # the model learned its contexts' rooms, the home's mats and its hours from the old layout: the trainer
+            # fits it again now rather than tonight
+            await registry.request_training(self.bus, rebuilt.info.senior_id)
+        return True
 
     async def reload_thresholds(self, org_id: uuid.UUID, senior_id: uuid.UUID | None = None) -> int:
         """An admin changed thresholds (`detection.thresholds_changed`): re-read them for the live homes concerned
