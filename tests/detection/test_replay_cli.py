@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import random
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -114,6 +115,27 @@ def test_a_home_whose_doors_and_cupboards_log_each_opening(tmp_path: Path) -> No
         assert all(a.opened_at > at(12, 14) for a in alerts)
     assert notes[0] == ("6 sensors report openings only (never 0): each read as closed again 1 s later: c_bathroom, "
                         "c_bedroom, c_kitchen, c_living, fridge, front")
+
+
+def test_a_door_left_open_that_checks_in_is_not_read_as_openings(tmp_path: Path) -> None:
+    """A recording from Zigbee devices in which the bathroom door stays open throughout: it never reports 0, and
+    re-sends "open" with every check-in (every 50 min, a few seconds' jitter). That is not someone opening it: a
+    silence from 14:00 on day 12 still pages within 2 h (read as openings, the check-ins would hide it)."""
+    rng = random.Random(4)
+    home = sensors() | {"door_bath": SensorInfo("door_bath", "door", "bathroom")}
+    days = synthetic_days(14)
+    check_ins = [Event(days[0].ts + 600 + i * 3000 + rng.uniform(-20, 20), "door_bath", 1)
+                 for i in range(int((days[-1].ts - days[0].ts) // 3000))]
+    fallen = sorted([e for e in days if not at(12, 14) <= e.ts < at(12, 20)] + check_ins, key=lambda e: e.ts)
+    ev = tmp_path / "EVENTS.csv"
+    write_events_csv(ev, fallen, TZ)
+    notes: list[str] = []
+    read = read_events_csv(ev, home, TZ, notes)
+    assert notes == ["door_bath never report 0 and repeat 1 at a steady pace: read as devices left open checking "
+                     "in, not as someone acting"]
+    alerts = run_detector(read, home, TZ).alerts
+    paged = [a for a in alerts if a.kind == "inactivity" and a.danger_at is not None and a.opened_at > at(12, 14)]
+    assert paged and paged[0].danger_at < at(12, 16)
 
 
 def test_a_mat_that_logs_presses_only_is_a_pulse_not_someone_lying_on_it_for_good() -> None:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import csv
+import itertools
 import math
+import statistics
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from datetime import datetime
@@ -209,6 +211,10 @@ def _parse_row(p: Path, line: int, row: list[str], times: LocalTimes) -> Event:
 OPENING_KINDS: frozenset[str] = frozenset({"door", "contact", "light", "presence"})
 #: when a sensor that logs openings only is taken to close again
 CLOSED_AFTER_S = 1.0
+#: a sensor that never reports 0 and repeats "on" this many times or more, with this share of its gaps within 20 %
+#: of their median, is a device left open checking in (its repeats are not someone acting)
+STEADY_MIN_REPORTS = 6
+STEADY_SHARE = 0.6
 
 
 def close_each_opening(
@@ -218,21 +224,43 @@ def close_each_opening(
     detector takes a state reported again as a device checking in, not as someone acting, so each such "on" is
     followed by an "off" CLOSED_AFTER_S later: every opening counts (and a mat's press is a pulse, not someone
     lying on it for the rest of the recording). Decided on the whole recording (a single 0 makes the
-    sensor one that reports states); live devices report both states (docs/protocols.md)."""
-    ons: set[str] = set()
+    sensor one that reports states); live devices report both states (docs/protocols.md). A sensor whose "on"s
+    come at a steady pace is not one of these: it is a device left open, checking in (see :func:`_steady`)."""
+    on_times: dict[str, list[float]] = {}
     offs: set[str] = set()
     for ev in events:
-        (ons if ev.value >= 0.5 else offs).add(ev.sensor)
-    openers = sorted(sid for sid in ons - offs if sensors[sid].kind in OPENING_KINDS)
+        if ev.value >= 0.5:
+            on_times.setdefault(ev.sensor, []).append(ev.ts)
+        else:
+            offs.add(ev.sensor)
+    never_off = sorted(sid for sid in on_times.keys() - offs if sensors[sid].kind in OPENING_KINDS)
+    left_open = [sid for sid in never_off if _steady(on_times[sid])]
+    openers = [sid for sid in never_off if sid not in left_open]
+    if notes is not None and left_open:
+        notes.append(f"{_listed(left_open)} never report 0 and repeat 1 at a steady pace: read as devices left open "
+                     "checking in, not as someone acting")
     if not openers:
         return events
     logs_uses = set(openers)
     closes = [Event(ev.ts + CLOSED_AFTER_S, ev.sensor, 0.0) for ev in events if ev.sensor in logs_uses]
     if notes is not None:
-        which = ", ".join(openers[:10]) + (f" and {len(openers) - 10} more" if len(openers) > 10 else "")
         notes.append(f"{len(openers)} sensors report openings only (never 0): each read as closed again "
-                     f"{CLOSED_AFTER_S:g} s later: {which}")
+                     f"{CLOSED_AFTER_S:g} s later: {_listed(openers)}")
     return sorted([*events, *closes], key=lambda e: e.ts)
+
+
+def _listed(ids: list[str]) -> str:
+    return ", ".join(ids[:10]) + (f" and {len(ids) - 10} more" if len(ids) > 10 else "")
+
+
+def _steady(times: list[float]) -> bool:
+    """Whether a sensor's "on"s come at a steady pace (most gaps within 20 % of their median): a Zigbee device left
+    open re-sends "open" with each check-in, a person opening a cupboard does not keep time."""
+    if len(times) < STEADY_MIN_REPORTS:
+        return False
+    gaps = [b - a for a, b in itertools.pairwise(times)]
+    typical = statistics.median(gaps)
+    return typical > 0 and sum(abs(g - typical) <= 0.2 * typical for g in gaps) >= STEADY_SHARE * len(gaps)
 
 
 def write_events_csv(path: str | Path, events: Iterable[Event], tz: str) -> int:
