@@ -215,6 +215,8 @@ CLOSED_AFTER_S = 1.0
 #: of their median, is a device left open checking in (its repeats are not someone acting)
 STEADY_MIN_REPORTS = 6
 STEADY_SHARE = 0.6
+#: devices check in every few minutes to a few hours (Zigbee: about hourly)
+CHECK_IN_MAX_S = 6 * 3600.0
 
 
 def close_each_opening(
@@ -254,13 +256,16 @@ def _listed(ids: list[str]) -> str:
 
 
 def _steady(times: list[float]) -> bool:
-    """Whether a sensor's "on"s come at a steady pace (most gaps within 20 % of their median): a Zigbee device left
-    open re-sends "open" with each check-in, a person opening a cupboard does not keep time."""
+    """Whether a sensor's "on"s come at a steady pace of at most a few hours (most gaps within 20 % of their
+    median): a Zigbee device left open re-sends "open" with each check-in; a person opening a cupboard does not
+    keep time, and a person's daily habits keep a 24 h one."""
     if len(times) < STEADY_MIN_REPORTS:
         return False
     gaps = [b - a for a, b in itertools.pairwise(times)]
     typical = statistics.median(gaps)
-    return typical > 0 and sum(abs(g - typical) <= 0.2 * typical for g in gaps) >= STEADY_SHARE * len(gaps)
+    if not 0 < typical <= CHECK_IN_MAX_S:  # a daily habit (the bed at night, a cabinet each morning) keeps time too
+        return False
+    return sum(abs(g - typical) <= 0.2 * typical for g in gaps) >= STEADY_SHARE * len(gaps)
 
 
 def write_events_csv(path: str | Path, events: Iterable[Event], tz: str) -> int:
