@@ -194,6 +194,10 @@ async def test_model_status_api_and_scoping(client: httpx.AsyncClient, state: Ap
     assert r.status_code == 200, r.text
     assert r.json()["status"] == "learning" and r.json()["version"] is None and r.json()["summary"]
     assert r.json()["blind_spots"] == []  # the demo home has every sensor the detector needs
+    no_home = org_a.seniors[2]["id"]
+    assert (await client.get(f"/api/v1/seniors/{no_home}/home", headers=org_a.h(org_a.admin))).status_code == 404
+    homeless = await client.get(f"/api/v1/seniors/{no_home}/model", headers=org_a.h(org_a.admin))
+    assert homeless.status_code == 200 and homeless.json()["blind_spots"] == []  # no home yet: nothing to say
     r = await client.get(url, headers=org_b.h(org_b.admin))
     assert r.status_code == 404 and r.headers["content-type"].startswith("application/problem+json")
     r = await client.post(url + "/train", headers=org_b.h(org_b.admin))

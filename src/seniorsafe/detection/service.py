@@ -129,12 +129,12 @@ async def home_thresholds(session: AsyncSession, home_ids: Iterable[uuid.UUID]) 
 
 
 async def senior_sensors(session: AsyncSession, senior_id: uuid.UUID) -> dict[str, SensorInfo] | None:
-    """The sensors of the senior's home as the detector sees them (None: the senior has no home yet)."""
-    home_id = await session.scalar(select(Home.id).where(Home.senior_id == senior_id))
-    if home_id is None:
+    """The sensors of the senior's home as the detector sees them (None: the senior has no home yet), in one query."""
+    rows = (await session.execute(select(Home.id, Sensor).outerjoin(Sensor, Sensor.home_id == Home.id)
+                                  .where(Home.senior_id == senior_id).order_by(Sensor.id))).all()
+    if not rows:
         return None
-    rows = await session.scalars(select(Sensor).where(Sensor.home_id == home_id).order_by(Sensor.id))
-    return map_sensors(rows.all())[0]
+    return map_sensors(sensor for _, sensor in rows if sensor is not None)[0]
 
 
 async def home_of_senior(session: AsyncSession, senior_id: uuid.UUID) -> HomeInfo | None:
