@@ -82,12 +82,16 @@ class Timeline:
     #: a number per action's sensor, -1 for bed/chair mats (for :func:`personal.lone_sensor_stretches`)
     sensor_code: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
+    _lone: list[tuple[float, float]] | None = field(default=None, repr=False, compare=False)
+
     def lone_sensor_stretches(self) -> list[tuple[float, float]]:
         """(from, to) of the stretches between two front-door actions where one sensor alone fired for 4 h or more:
-        the resident was probably out (the model names such sensors, ``routine["fires_alone"]``)."""
-        ts = np.asarray(self.ts)
-        pairs = lone_sensor_stretches(ts, np.asarray(self.exterior, dtype=bool), self.sensor_code)
-        return [(float(ts[i]), float(ts[j])) for i, j in pairs]
+        the resident was probably out (the model names such sensors, ``routine["fires_alone"]``). Computed once."""
+        if self._lone is None:
+            ts = np.asarray(self.ts)
+            pairs = lone_sensor_stretches(ts, np.asarray(self.exterior, dtype=bool), self.sensor_code)
+            self._lone = [(float(ts[i]), float(ts[j])) for i, j in pairs]
+        return self._lone
 
     def ordinary(self, i: int) -> bool:
         """Action ``i`` is one a fall may follow: not the front door (going out), not on a bed/chair sensor."""
