@@ -495,8 +495,7 @@ class ModelFitter:
         self.tracker = ActivityTracker(sensors)
         self.key_index: dict[str, int] = {}
         self.key_room_votes: list[dict[str, int]] = []
-        self._gap_rows: list[tuple[int, int, int, float]] = []  # key, hour, weekend, gap seconds
-        self._gap_starts: list[float] = []
+        self._gap_rows: list[tuple[int, int, int, float, float]] = []  # key, hour, weekend, gap seconds, start
         self._counts = np.zeros((0, 24, 2, N_BINS), dtype=np.float64)
         # with a history window: every pause learned (start, counts index) in time order, and how many are forgotten
         self.history_s = history_days * 86400.0 if history_days is not None else None
@@ -540,8 +539,7 @@ class ModelFitter:
         if prev is not None and not prev.exterior:
             row = self._pause_row(prev.ts, self.a_key[-1], act.ts - prev.ts)
             if row is not None:
-                self._gap_rows.append(row)
-                self._gap_starts.append(prev.ts)
+                self._gap_rows.append((*row, prev.ts))
         self.prev = act
         self.a_ts.append(act.ts)
         self.a_key.append(kid)
@@ -584,9 +582,9 @@ class ModelFitter:
             at = np.column_stack([rows[:, :3].astype(np.int64), _bins(rows[:, 3])])
             np.add.at(self._counts, tuple(at.T), 1.0)
             if self.history_s is not None:
-                self._learned_ts = np.concatenate([self._learned_ts, np.asarray(self._gap_starts)])
+                self._learned_ts = np.concatenate([self._learned_ts, rows[:, 4]])
                 self._learned_at = np.concatenate([self._learned_at, at])
-            self._gap_rows, self._gap_starts = [], []
+            self._gap_rows = []
         return self._counts
 
     def _forget_before(self, since: float) -> None:
@@ -609,11 +607,11 @@ class ModelFitter:
         keys = list(self.key_index)
         key_room = [max(v, key=lambda r: v[r]) if v else "@other" for v in self.key_room_votes]
         stream = self._stream.update(self)
-        routine, p_active, days = _routine_stats(stream)
+        routine, p_active = _routine_stats(stream)
         first = int(np.searchsorted(stream.ts, since))
         ts = stream.ts[first:]
-        if first:
-            days = _days_since(stream, since, self.clock)
+        # days with activity in the history window (from the day of its first activity on)
+        days = sum(1 for d in stream.days if d >= stream.local[first] // 86400) if ts.size else 0
         if ts.size:
             routine["fires_alone"] = self._fires_alone(stream, keys)
         factor = np.ones((len(keys), 24, 2))
@@ -750,12 +748,6 @@ class _ActivityArrays:
         return self
 
 
-def _days_since(stream: _ActivityArrays, since: float, clock: LocalClock) -> int:
-    """Local days with at least one activity, from the day of ``since`` on (the history window's days)."""
-    first_day = int(clock.local_seconds(since) // 86400.0)
-    return sum(1 for d in stream.days if d >= first_day)
-
-
 def sensor_codes(sensors: dict[str, SensorInfo]) -> dict[str, int]:
     """A number per sensor for :func:`lone_sensor_stretches` (its position in ``sensors``), -1 for bed and chair
     mats: someone sitting down after coming in is what a mat sees, not a sensor firing on its own."""
@@ -778,13 +770,12 @@ def lone_sensor_stretches(ts: np.ndarray, exterior: np.ndarray, codes: np.ndarra
     return out
 
 
-def _routine_stats(stream: _ActivityArrays) -> tuple[dict[str, Any], np.ndarray, int]:
+def _routine_stats(stream: _ActivityArrays) -> tuple[dict[str, Any], np.ndarray]:
     """Daily routine figures and the hour-of-week activity pattern."""
     prior = np.repeat(_prior_p_active()[:, None], 2, axis=1)
     ts = stream.ts
     if ts.size == 0:
-        return {}, prior, 0
-    days_with_data = len(stream.days)
+        return {}, prior
     # the routine describes the recent weeks only (routines change)
     first = int(np.searchsorted(ts, ts[-1] - ROUTINE_WINDOW_DAYS * 86400.0))
     local = stream.local[first:]
@@ -830,7 +821,7 @@ def _routine_stats(stream: _ActivityArrays) -> tuple[dict[str, Any], np.ndarray,
     routine["unseen_exits"] = int(np.count_nonzero(~exterior[:-1] & exterior[1:] & (gaps >= UNSEEN_EXIT_MIN_S)))
     routine["window_days"] = n_days_span
     routine["out_trip_p95_h"] = round(float(np.quantile(gaps[trips], 0.95)) / 3600.0, 2) if trips.size else None
-    return routine, p_active, days_with_data
+    return routine, p_active
 
 
 @dataclass(slots=True)
