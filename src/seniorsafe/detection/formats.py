@@ -8,7 +8,7 @@ import math
 import statistics
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -76,6 +76,8 @@ def write_sensors_json(path: str | Path, tz: str, sensors: dict[str, SensorInfo]
 EPOCH_MS_FROM = 1e11
 #: epoch seconds read as such (1990-2100); other long numbers are not taken for times
 EPOCH_RANGE = (631152000.0, 4102444800.0)
+#: a local time this much earlier than the one before it, in the hour the clocks go back, starts its second pass
+STEP_BACK = timedelta(minutes=1)
 
 
 class LocalTimes:
@@ -107,7 +109,7 @@ class LocalTimes:
             return dt.timestamp()
         local = dt.replace(tzinfo=self.zone)
         previous, self._previous = self._previous, dt
-        if self._second_pass or (previous is not None and dt < previous and (previous - dt).total_seconds() > 60):
+        if self._second_pass or (previous is not None and previous - dt > STEP_BACK):
             self._second_pass = _repeated(local)
             if self._second_pass:
                 local = local.replace(fold=1)
@@ -177,9 +179,8 @@ def read_events_csv(
     events.sort(key=lambda e: e.ts)
     events = close_each_opening(events, sensors, notes)
     if unlisted and notes is not None:
-        which = ", ".join(f"{sid} ({n})" for sid, n in unlisted.most_common(10))
-        more = f" and {len(unlisted) - 10} more" if len(unlisted) > 10 else ""
-        notes.append(f"skipped {unlisted.total()} events of sensors not in the sensors file: {which}{more}")
+        which = _listed([f"{sid} ({n})" for sid, n in unlisted.most_common()])
+        notes.append(f"skipped {unlisted.total()} events of sensors not in the sensors file: {which}")
     return events
 
 
@@ -251,8 +252,9 @@ def close_each_opening(
     return sorted([*events, *closes], key=lambda e: e.ts)
 
 
-def _listed(ids: list[str]) -> str:
-    return ", ".join(ids[:10]) + (f" and {len(ids) - 10} more" if len(ids) > 10 else "")
+def _listed(items: list[str]) -> str:
+    """The first ten, and how many more."""
+    return ", ".join(items[:10]) + (f" and {len(items) - 10} more" if len(items) > 10 else "")
 
 
 def _steady(times: list[float]) -> bool:
