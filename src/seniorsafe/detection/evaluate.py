@@ -79,19 +79,9 @@ class Timeline:
     resting: list[bool]
     gaps_start: np.ndarray = field(default_factory=lambda: np.zeros(0))
     gaps_len: np.ndarray = field(default_factory=lambda: np.zeros(0))
-    #: a number per action's sensor, -1 for bed/chair mats (for :func:`personal.lone_sensor_stretches`)
-    sensor_code: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
-
-    _lone: list[tuple[float, float]] | None = field(default=None, repr=False, compare=False)
-
-    def lone_sensor_stretches(self) -> list[tuple[float, float]]:
-        """(from, to) of the stretches between two front-door actions where one sensor alone fired for 4 h or more:
-        the resident was probably out (the model names such sensors, ``routine["fires_alone"]``). Computed once."""
-        if self._lone is None:
-            ts = np.asarray(self.ts)
-            pairs = lone_sensor_stretches(ts, np.asarray(self.exterior, dtype=bool), self.sensor_code)
-            self._lone = [(float(ts[i]), float(ts[j])) for i, j in pairs]
-        return self._lone
+    #: (from, to) of the stretches between two front-door actions where one sensor alone fired for 4 h or more:
+    #: the resident was probably out (the model names such sensors, ``routine["fires_alone"]``)
+    lone_sensor: list[tuple[float, float]] = field(default_factory=list)
 
     def ordinary(self, i: int) -> bool:
         """Action ``i`` is one a fall may follow: not the front door (going out), not on a bed/chair sensor."""
@@ -115,8 +105,9 @@ def build_timeline(ds: Dataset) -> Timeline:
     arr = np.asarray(ts)
     gaps = np.diff(arr) if arr.size > 1 else np.zeros(0)
     home = ~np.asarray(ext[:-1], dtype=bool) if arr.size > 1 else np.zeros(0, dtype=bool)
+    lone = lone_sensor_stretches(arr, np.asarray(ext, dtype=bool), np.asarray(codes, dtype=np.int64))
     return Timeline(ts, ext, rest, arr[:-1][home] if arr.size > 1 else arr, gaps[home],
-                    np.asarray(codes, dtype=np.int64))
+                    [(ts[i], ts[j]) for i, j in lone])
 
 
 def pick_injections(ds: Dataset, tl: Timeline, cfg: EvalConfig, start: float) -> list[float]:
@@ -196,11 +187,11 @@ def run_injection(
     return Injection(first_danger, first_any, room)
 
 
-def _out_at(tl: Timeline, t: float, away: Sequence[tuple[float, float]]) -> tuple[float, float] | None:
+def _out_at(tl: Timeline, t: float) -> tuple[float, float] | None:
     """The absence a robot check at ``t`` falls in, None when the resident was at home: a stretch where only a
     sensor that fires on its own acted between two front-door actions, or a silence that the front door ends (the
     resident came back in, so was out — unseen by the door sensor when leaving)."""
-    for lo, hi in away:
+    for lo, hi in tl.lone_sensor:
         if lo <= t <= hi:
             return lo, hi
     i = bisect.bisect_right(tl.ts, t)
@@ -441,10 +432,9 @@ def early_check_scenario(
         fall = run_injection(ds, inj, model_at(models, clock, inj), thr, cfg)
         ttd.append(min(fall.danger, fall.first + duration(fall.room)))
     n_d = sum(fa["danger"].values())
-    away = tl.lone_sensor_stretches()
     sent, answered = ([t for t in times if t >= start and not _in_gap(t, gaps)]
                       for times in (robot.sent, robot.answered))
-    out_periods = [period for t in answered if (period := _out_at(tl, t, away)) is not None]
+    out_periods = [period for t in answered if (period := _out_at(tl, t)) is not None]
     # one page per such absence, unless a danger alert (counted above) already paged during it
     paged = sorted(a.danger_at for a in result.alerts if a.danger_at is not None)
     out_silences = sum(1 for lo, hi in set(out_periods) if not _any_within(paged, lo, hi))
