@@ -88,7 +88,8 @@ async def update_home(session: AsyncSession, bus: Bus, principal: Principal, hom
     record(session, action="home.updated", entity="home", entity_id=home.id, org_id=principal.org_id,
            actor_id=principal.user_id, ip=ip, fields=sorted(changes))
     await session.commit()
-    await announce_home_change(bus, home.org_id, home.id, "home")
+    if "timezone" in changes:  # the address or the room list do not change what the detector sees
+        await announce_home_change(bus, home.org_id, home.id, "home")
     return home
 
 
