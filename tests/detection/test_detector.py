@@ -130,11 +130,64 @@ def test_coming_home_and_then_nothing_is_still_watched(model: PersonalModel) -> 
 
 
 def test_no_activity_absolute_limit_even_without_model() -> None:
-    d = det(no_activity_hours=12, inactivity_danger_per_day=1e-9, inactivity_caution_per_day=1e-9)
+    d = det(no_activity_hours=12, inactivity_danger_per_day=1e-9, inactivity_caution_per_day=1e-9,
+            day_stillness_limit_min=0)
     t = at(0, 8)
     d.on_event(Event(t, "m_living", 1))
     fired = run_until(d, t + 12 * 3600 + 1)
     assert ("no_activity", "danger") in kinds(fired)
+
+
+# the model at its least sensitive: its own limits lie far beyond 2 h everywhere
+QUIET = {"inactivity_danger_per_day": 1e-9, "inactivity_caution_per_day": 1e-9}
+
+
+def test_day_ceiling_pages_a_daytime_stillness_within_two_hours_whatever_the_model_allows() -> None:
+    d = det(**QUIET)
+    t = at(0, 14)
+    d.on_event(Event(t, "m_kitchen", 1))
+    fired = run_until(d, t + 3 * 3600)
+    assert kinds(fired) == [("inactivity", "caution")]
+    assert fired[0].at == pytest.approx(t + 110 * 60 - CAUTION_LEAD_S)  # the caution (robot check) comes first
+    danger = [x for x in fired if x.severity == "danger"]
+    assert [x.at for x in danger] == [pytest.approx(t + 110 * 60)]
+    assert danger[0].details["day_ceiling"] is True
+    assert "during the day (08:00-21:00) any stillness away from a bed or chair alerts after at most 1 h 50" in (
+        danger[0].evidence
+    )
+
+
+def test_day_ceiling_leaves_the_night_a_bed_and_a_senior_without_it_to_the_model() -> None:
+    evening = det(**QUIET)
+    t = at(0, 21.5)
+    evening.on_event(Event(t, "m_kitchen", 1))
+    assert not [x for x in run_until(evening, t + 4 * 3600) if x.severity == "danger"]
+    in_bed = det(**QUIET)
+    t = at(0, 14)
+    in_bed.on_event(Event(t, "bed", 1))
+    assert not [x for x in run_until(in_bed, t + 4 * 3600) if x.severity == "danger"]
+    switched_off = det(day_stillness_limit_min=0, **QUIET)
+    switched_off.on_event(Event(t, "m_kitchen", 1))
+    assert not [x for x in run_until(switched_off, t + 4 * 3600) if x.severity == "danger"]
+    # an organisation's own day (06:00-23:00) and limit (1 h)
+    own = det(day_stillness_limit_min=60, day_start_hour=6, day_end_hour=23, **QUIET)
+    t = at(0, 21.5)
+    own.on_event(Event(t, "m_kitchen", 1))
+    danger = [x for x in run_until(own, t + 4 * 3600) if x.severity == "danger"]
+    assert [x.at for x in danger] == [pytest.approx(t + 3600)]
+    assert "(06:00-23:00)" in danger[0].evidence
+
+
+def test_day_ceiling_does_not_undo_the_back_off_after_the_resident_was_found_fine() -> None:
+    d = det(**QUIET)
+    t = at(0, 14)
+    d.on_event(Event(t, "m_kitchen", 1))
+    caution = run_until(d, t + 100 * 60)
+    assert kinds(caution) == [("inactivity", "caution")]
+    d.confirm_fine(t + 104 * 60)  # the robot found her well, sitting in the unsensed living room
+    later = run_until(d, t + 400 * 60)
+    # the next check after as long again (104 min), danger by the usual back-off: not 6 minutes after the check
+    assert [(x.severity, round((x.at - t) / 60)) for x in later] == [("caution", 208), ("danger", 308)]
 
 
 # ---------------------------------------------------------------- personal model, latch

@@ -3,7 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from seniorsafe.detection import PersonalModel, SensorInfo, Thresholds, personal
+from seniorsafe.detection import Event, PersonalModel, SensorInfo, Thresholds, personal
 from seniorsafe.detection.personal import MODEL_VERSION
 
 from .conftest import TZ, at, out_with_a_cat, sensors, synthetic_days
@@ -249,3 +249,25 @@ def test_a_stillness_that_was_a_real_emergency_is_not_learned_as_normal() -> Non
     before_it_ended = [e for e in events if e.ts < at(15, 16)]
     during = PersonalModel.fit(before_it_ended, sensors(), TZ, feedback=[(alert_at, personal.EMERGENCY)])
     assert during.metrics["emergencies_unlearned"] == 0  # still lying there: nothing learned yet to take out
+
+
+def _afternoon_sits(days: tuple[int, ...], hours: float = 2.5) -> list[Event]:
+    """21 ordinary days; on ``days``, nothing from a kitchen action at 14:00 for ``hours`` (an unsensed armchair)."""
+    events = [ev for ev in synthetic_days(21) if not any(at(d, 14) <= ev.ts < at(d, 14 + hours) for d in days)]
+    events += [Event(at(d, 14) - 1, "m_kitchen", 1) for d in days]
+    return sorted(events, key=lambda ev: ev.ts)
+
+
+def test_the_summary_says_when_the_day_ceiling_would_page_on_the_residents_own_habits() -> None:
+    sitter = PersonalModel.fit(_afternoon_sits((8, 10, 12, 14, 16)), sensors(), TZ)
+    note = sitter.day_ceiling_note(Thresholds())
+    assert note is not None and note in sitter.summary(Thresholds())
+    assert note.startswith("Still for more than 1 h 50 min during the day (08:00-21:00), away from a bed or chair, "
+                           "5 times in the last 21 days, mostly after activity in the kitchen")
+    assert sitter.day_ceiling_note(Thresholds(day_stillness_limit_min=180)) is None  # her sits are shorter
+    assert sitter.day_ceiling_note(Thresholds(day_stillness_limit_min=0)) is None  # no ceiling
+    assert sitter.day_ceiling_note(Thresholds(day_start_hour=15)) is None  # they begin before her day
+    rare = PersonalModel.fit(_afternoon_sits((8, 16)), sensors(), TZ)
+    assert rare.day_ceiling_note(Thresholds()) is None  # twice in three weeks: less than once a week
+    usual = PersonalModel.fit(synthetic_days(21), sensors(), TZ)
+    assert usual.day_ceiling_note(Thresholds()) is None and "day ceiling" not in usual.summary(Thresholds())

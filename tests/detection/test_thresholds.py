@@ -20,6 +20,7 @@ def test_round_trip_and_layers() -> None:
         {"inactivity_danger_per_day": 2.0},
         {"young_model_days": 1.5},
         {"use_personal_model": 1},
+        {"day_end_hour": 25},
     ],
 )
 def test_bad_overrides_are_rejected(raw: dict[str, object]) -> None:
@@ -30,3 +31,12 @@ def test_bad_overrides_are_rejected(raw: dict[str, object]) -> None:
 def test_night_window_wraps_midnight() -> None:
     t = Thresholds(night_start_hour=22, night_end_hour=6)
     assert t.is_night(23) and t.is_night(3) and not t.is_night(12)
+
+
+def test_day_ceiling_window_and_switch() -> None:
+    t = Thresholds()
+    assert t.day_ceiling_s(8) == 110 * 60 and t.day_ceiling_s(20.9) == 110 * 60
+    assert t.day_ceiling_s(7.9) is None and t.day_ceiling_s(21) is None
+    shifts = Thresholds(day_start_hour=20, day_end_hour=4, day_stillness_limit_min=90)  # a night-shift worker
+    assert shifts.day_ceiling_s(2) == 90 * 60 and shifts.day_ceiling_s(12) is None
+    assert Thresholds(day_stillness_limit_min=0).day_ceiling_s(12) is None

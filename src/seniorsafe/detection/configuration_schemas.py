@@ -16,6 +16,10 @@ DOCS: dict[str, str] = {
     "night_exit_return_min": "night-exit rule: danger when nobody is sensed inside this many minutes after the "
                              "front door opened at night (minutes)",
     "no_activity_hours": "no-activity rule: danger after this many hours with no activity at all at home (hours)",
+    "day_stillness_limit_min": "day ceiling: during the day a stillness at home away from a bed/chair becomes danger "
+                               "after at most this long, whatever the personal model learned (minutes; 0 = off)",
+    "day_start_hour": "day ceiling: the day starts at this local hour (0-24)",
+    "day_end_hour": "day ceiling: the day ends at this local hour (0-24)",
     "low_battery_pct": "device rule: caution for a sensor battery below this level (%)",
     "inactivity_caution_per_day": "inactivity sensitivity (caution): how many false alarms a day the personal model "
                                   "may raise for one resident, expected at their own pace of life; smaller = fewer, "
@@ -57,6 +61,9 @@ class ThresholdValues(BaseModel):
     night_end_hour: float = _doc("night_end_hour")
     night_exit_return_min: float = _doc("night_exit_return_min")
     no_activity_hours: float = _doc("no_activity_hours")
+    day_stillness_limit_min: float = _doc("day_stillness_limit_min")
+    day_start_hour: float = _doc("day_start_hour")
+    day_end_hour: float = _doc("day_end_hour")
     low_battery_pct: float = _doc("low_battery_pct")
     inactivity_caution_per_day: float = _doc("inactivity_caution_per_day")
     inactivity_danger_per_day: float = _doc("inactivity_danger_per_day")
@@ -75,7 +82,8 @@ class ThresholdValues(BaseModel):
 class ThresholdOverrides(BaseModel):
     """Overrides of one layer (organisation or senior). A PUT replaces the layer: a field that is null or
     omitted has no override (the layer below applies). Numbers must be finite and >= 0; probabilities strictly
-    between 0 and 1; false alarms per day more than 0 and at most 1; hours of the night between 0 and 24."""
+    between 0 and 1; false alarms per day more than 0 and at most 1; hours of the night and of the day between 0
+    and 24."""
 
     model_config = ConfigDict(strict=True, extra="forbid")
 
@@ -84,6 +92,9 @@ class ThresholdOverrides(BaseModel):
     night_end_hour: float | None = _opt("night_end_hour")
     night_exit_return_min: float | None = _opt("night_exit_return_min")
     no_activity_hours: float | None = _opt("no_activity_hours")
+    day_stillness_limit_min: float | None = _opt("day_stillness_limit_min")
+    day_start_hour: float | None = _opt("day_start_hour")
+    day_end_hour: float | None = _opt("day_end_hour")
     low_battery_pct: float | None = _opt("low_battery_pct")
     inactivity_caution_per_day: float | None = _opt("inactivity_caution_per_day")
     inactivity_danger_per_day: float | None = _opt("inactivity_danger_per_day")

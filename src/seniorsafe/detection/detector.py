@@ -15,8 +15,16 @@ from typing import Any
 import numpy as np
 
 from .activity import Activity, ActivityTracker, LocalClock, in_wet_room, room_key
-from .events import HAZARD_KINDS, WET_ROOMS, AlertDecision, Event, SensorInfo, Severity, format_duration
-from .personal import VISIT_GAP_S, PersonalModel, ThresholdTables, describe_context, is_night_visit, night_of
+from .events import HAZARD_KINDS, ROOM_PHRASES, WET_ROOMS, AlertDecision, Event, SensorInfo, Severity, format_duration
+from .personal import (
+    VISIT_GAP_S,
+    PersonalModel,
+    ThresholdTables,
+    clock_text,
+    describe_context,
+    is_night_visit,
+    night_of,
+)
 from .thresholds import Thresholds
 
 INF = math.inf
@@ -39,16 +47,6 @@ MEAL_MAX_OUT_S = 3 * 3600.0
 NIGHT_REVIEW_HOURS = (5.0, 12.0)
 #: a second exterior-door event within this time belongs to the same passage (open + close)
 DOOR_PASSAGE_S = 5 * 60.0
-_ROOM_WORDS = {
-    "bedroom": "the bedroom",
-    "living": "the living room",
-    "kitchen": "the kitchen",
-    "bathroom": "the bathroom",
-    "toilet": "the toilet",
-    "entrance": "the entrance",
-    "hall": "the hall",
-    "other": "the home",
-}
 
 
 @lru_cache(maxsize=32)
@@ -265,7 +263,7 @@ class HomeDetector:
     # ------------------------------------------------------------------ devices and hazards
     def _device_event(self, sensor: SensorInfo, ev: Event) -> list[AlertDecision]:
         on = ev.value >= 0.5
-        where = _ROOM_WORDS.get(sensor.room, sensor.room)
+        where = ROOM_PHRASES.get(sensor.room, sensor.room)
         at_clock = self._clock_str(ev.ts)
         if sensor.kind == "button":
             if not on:
@@ -366,6 +364,10 @@ class HomeDetector:
             row = self.tables.lookup(act.key, rkey)
             caution = float(self.tables.caution[row, hour, weekend])
             danger = float(self.tables.danger[row, hour, weekend])
+        ceiling = None if act.resting else thr.day_ceiling_s((local % 86400.0) / 3600.0)
+        if ceiling is not None and ceiling < danger:
+            danger = ceiling
+            caution = min(caution, danger - CAUTION_LEAD_S)  # before a back-off: the check that found her fine
         if act.still_since is not None:
             caution, danger = _backed_off(caution, danger, ts - act.still_since)
         # an occupied bed/chair locates the person on it, not on the floor: a long stillness then is a caution
@@ -462,7 +464,7 @@ class HomeDetector:
         usual = float(routine["kitchen_first_p95"])
         text = (
             f"the kitchen has not been used today (it is {self._clock_str(now)}); on 19 days out of 20 the resident "
-            f"has been in the kitchen by {_hhmm(usual)} — a missed meal?"
+            f"has been in the kitchen by {clock_text(usual)} — a missed meal?"
         ) + self._model_note()
         return self._raise("routine_change", "caution", "kitchen", text, now, {"reason": "no_meal"})
 
@@ -543,7 +545,7 @@ class HomeDetector:
         last = self.last
         if last is not None:
             still = now - last.ts
-            where = _ROOM_WORDS.get(last.room, last.room)
+            where = ROOM_PHRASES.get(last.room, last.room)
             if now >= self._danger_at:
                 out.extend(self._inactivity(now, still, "danger"))
                 self._danger_at = self._caution_at = INF
@@ -613,7 +615,7 @@ class HomeDetector:
         row = self.tables.lookup(last.key, room_key(last.room, last.resting))
         usual = float(self.tables.usual[row, hour, weekend])
         limit = self._danger_at - last.ts if severity == "danger" else self._caution_at - last.ts
-        where = _ROOM_WORDS.get(last.room, last.room)
+        where = ROOM_PHRASES.get(last.room, last.room)
         what = describe_context(last.key, self.sensors)
         since, at = format_duration(still), self._clock_str(last.ts)
         if last.found_fine:
@@ -627,11 +629,18 @@ class HomeDetector:
             )
         else:
             text += f"no personal data for this situation yet; typical limit {format_duration(limit)}"
+        ceiling = self.thresholds.day_ceiling_s((local % 86400.0) / 3600.0)
+        by_ceiling = severity == "danger" and ceiling is not None and abs(limit - ceiling) < 1.0
+        if by_ceiling:
+            day = f"{clock_text(self.thresholds.day_start_hour)}-{clock_text(self.thresholds.day_end_hour)}"
+            text += f"; during the day ({day}) any stillness away from a bed or chair alerts after at most "
+            text += format_duration(limit)
         text += self._model_note() + self._maybe_out_note()
         details: dict[str, Any] = {
             "still_for_s": still,
             "limit_s": limit,
             "usual_max_s": usual,
+            "day_ceiling": by_ceiling,
             "context": last.key,
             "last_sensor": last.sensor,
             "model_days": self.model.days if self.model else 0,
@@ -655,7 +664,7 @@ class HomeDetector:
             return _EMPTY
         self._routine_at = INF
         usual = [round(100 * float(model.p_active[h, wk])) for h, wk in slots]
-        where = _ROOM_WORDS.get(last.room, last.room)
+        where = ROOM_PHRASES.get(last.room, last.room)
         text = (
             f"a silent stretch: nothing since {self._clock_str(last.ts)} ({where}), although at these hours "
             f"the resident is usually active (on {min(usual)}-{max(usual)} % of days per hour)"
@@ -676,7 +685,7 @@ class HomeDetector:
         wake = float(model.routine["wake_p90"])
         text = (
             f"not up yet at {self._clock_str(now)}: last sign of life {self._clock_str(last.ts)} in "
-            f"{_ROOM_WORDS.get(last.room, last.room)}; usually up by {_hhmm(wake)} at the latest"
+            f"{ROOM_PHRASES.get(last.room, last.room)}; usually up by {clock_text(wake)} at the latest"
         ) + self._model_note()
         return self._raise("routine_deviation", "caution", last.room, text, now, {"reason": "late_wakeup"})
 
@@ -750,10 +759,3 @@ def _backed_off(caution: float, danger: float, still_for: float) -> tuple[float,
     silence of someone just found fine would otherwise page staff without a check)."""
     backed = max(caution, still_for)
     return backed, max(danger, backed + max(danger - caution, caution))
-
-
-def _hhmm(hour: float) -> str:
-    hour %= 24.0
-    h = int(hour)
-    m = min(59, round((hour - h) * 60))
-    return f"{h:02d}:{m:02d}"

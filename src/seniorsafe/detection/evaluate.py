@@ -64,7 +64,7 @@ class EvalConfig:
     #: bench/early_check.py uses the simulated robot's trip to the room instead)
     robot_check_min: float = 3.5
     #: (caution, danger) budgets per day for the early-check scenario
-    early_check_budgets: tuple[tuple[float, float], ...] = ((0.4, 0.2), (0.7, 0.2), (1.0, 0.2))
+    early_check_budgets: tuple[tuple[float, float], ...] = ((0.4, 0.1), (0.7, 0.1), (1.0, 0.1))
 
     def waking(self, hour: float) -> bool:
         return self.waking_hours[0] <= hour < self.waking_hours[1]

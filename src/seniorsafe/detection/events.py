@@ -29,6 +29,17 @@ SENSOR_KINDS: frozenset[str] = frozenset(
     }
 )
 ROOMS: frozenset[str] = frozenset({"bedroom", "living", "kitchen", "bathroom", "toilet", "entrance", "hall", "other"})
+#: how evidence texts name each room
+ROOM_PHRASES: dict[str, str] = {
+    "bedroom": "the bedroom",
+    "living": "the living room",
+    "kitchen": "the kitchen",
+    "bathroom": "the bathroom",
+    "toilet": "the toilet",
+    "entrance": "the entrance",
+    "hall": "the hall",
+    "other": "the home",
+}
 
 #: Sensor kinds whose events show that a person did something in the home.
 ACTIVITY_KINDS: frozenset[str] = frozenset({"motion", "door", "contact", "presence", "power", "light", "flush"})

@@ -32,7 +32,8 @@ import orjson
 from scipy.special import erfc
 
 from .activity import REST_SUFFIX, Activity, ActivityTracker, LocalClock, key_sensor, room_key
-from .events import WET_ROOMS, Event, SensorInfo, format_duration
+from .events import ROOM_PHRASES, WET_ROOMS, Event, SensorInfo, format_duration
+from .thresholds import Thresholds
 
 MODEL_FORMAT = "seniorsafe.personal-model"
 MODEL_VERSION = 1
@@ -93,6 +94,9 @@ UNSEEN_EXITS_NOTE = 2
 #: a motion sensor's view, an appliance that cycles): said in the model summary (an installation matter)
 FIRES_ALONE_MIN_S = 4 * 3600.0
 FIRES_ALONE_TIMES = 2
+#: the day ceiling's note: said when the model's data held at least one stillness longer than the ceiling in
+#: this many days (a week), and only from this many days of data on
+DAY_CEILING_NOTE_DAYS = 7
 
 # population priors of stillness (lognormal: median seconds, sigma) by context class, day / night
 _PRIOR_DAY = {"active": (5 * 60.0, 1.3), "resting": (45 * 60.0, 1.0), "bedroom": (10 * 60.0, 1.5)}
@@ -364,15 +368,38 @@ class PersonalModel:
             "moving and can hide a fall: check that sensor."
         )
 
-    def summary(self) -> str:
+    def day_ceiling_note(self, thresholds: Thresholds) -> str | None:
+        """What the day ceiling would page on the resident's own habits: their daytime stillnesses away from a
+        bed/chair longer than the ceiling, when the model's data held about one a week or more (None otherwise)."""
+        ceiling = thresholds.day_stillness_limit_min * 60.0
+        hours = [h for h in range(24) if thresholds.day_ceiling_s(h + 0.5) is not None]
+        moving = [i for i, r in enumerate(self.key_room) if not r.endswith(REST_SUFFIX)]
+        if not hours or not moving or self.days < DAY_CEILING_NOTE_DAYS:
+            return None
+        longer = self.counts[np.ix_(moving, hours)][..., EDGES[:-1] >= ceiling].sum(axis=(1, 2, 3))
+        n = float(longer.sum())
+        if n * DAY_CEILING_NOTE_DAYS < self.days:  # fewer than one a week
+            return None
+        room = self.key_room[moving[int(np.argmax(longer))]].removeprefix("@")
+        day = f"{clock_text(thresholds.day_start_hour)}-{clock_text(thresholds.day_end_hour)}"
+        return (
+            f"Still for more than {format_duration(ceiling)} during the day ({day}), away from a bed or chair, "
+            f"{n:.0f} times in the last {self.days} days, mostly after activity in {ROOM_PHRASES.get(room, room)}: "
+            "the day ceiling pages danger each time. If that is how the resident lives (a nap in an armchair, hours "
+            "on a sofa without a sensor), a chair or sofa sensor there, or a longer day ceiling for this resident, "
+            "avoids those alarms."
+        )
+
+    def summary(self, thresholds: Thresholds | None = None) -> str:
+        """What the model learned, in words for staff (with ``thresholds``: what the day ceiling will do)."""
         r, m = self.routine, self.metrics
         lines = [f"Personal model: {m.get('days', 0)} days of data, {m.get('pauses', 0)} pauses learned."]
         if self.is_young:
             lines.append(f"Still learning (fewer than {self.young_days} days): typical values fill the gaps.")
         if r.get("wake_median") is not None:
             lines.append(
-                f"Usually up at {_clock(r['wake_median'])} (latest {_clock(r['wake_p90'])}), "
-                f"in bed at {_clock(r['bed_median'])}."
+                f"Usually up at {clock_text(r['wake_median'])} (latest {clock_text(r['wake_p90'])}), "
+                f"in bed at {clock_text(r['bed_median'])}."
             )
         if r.get("bathroom_visits_median") is not None:
             lines.append(
@@ -392,6 +419,9 @@ class PersonalModel:
         alone = self.fires_alone_note()
         if alone:
             lines.append(alone)
+        ceiling = self.day_ceiling_note(thresholds) if thresholds is not None else None
+        if ceiling:
+            lines.append(ceiling)
         if m.get("feedback_used"):
             lines.append(f"{m['feedback_used']} false alarm(s) marked by staff made the model less eager.")
         if m.get("emergencies_unlearned"):
@@ -472,7 +502,8 @@ def _longest_seen(counts: np.ndarray) -> np.ndarray:
     return np.where(present.any(axis=-1), EDGES[last + 1], 0.0)
 
 
-def _clock(hour: float) -> str:
+def clock_text(hour: float) -> str:
+    """07:30 for 7.5 (a local hour of the day)."""
     hour = hour % 24.0
     h = int(hour)
     m = round((hour - h) * 60)

@@ -137,11 +137,15 @@ class ReplayResult:
     models_by_day: dict[int, PersonalModel] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)  # how the input was read (e.g. a room name it did not know)
     model: PersonalModel | None = None  # the last model the detector had
+    thresholds: Thresholds = field(default_factory=Thresholds)
 
     def model_notes(self) -> list[str]:
-        """What the last model noticed that staff or installers should check (a sensor firing with nobody home)."""
-        note = self.model.fires_alone_note() if self.model is not None else None
-        return [note] if note else []
+        """What the last model noticed that staff or installers should check (a sensor firing with nobody home,
+        the day ceiling paging on the resident's own habits)."""
+        if self.model is None:
+            return []
+        notes = (self.model.fires_alone_note(), self.model.day_ceiling_note(self.thresholds))
+        return [n for n in notes if n]
 
     def counts(self) -> dict[str, int]:
         out: dict[str, int] = {}
@@ -226,7 +230,9 @@ def run_detector(
         if det.next_deadline <= deadline:
             break
     days = (end - events[0].ts) / 86400.0
-    return ReplayResult(len(events), days, retrains, time.perf_counter() - t0, log.records, None, kept, model=det.model)
+    return ReplayResult(
+        len(events), days, retrains, time.perf_counter() - t0, log.records, None, kept, model=det.model, thresholds=thr
+    )
 
 
 def replay(

@@ -24,6 +24,12 @@ class Thresholds:
     night_exit_return_min: float = 30.0
     #: danger when nothing at all happens for this long while the resident is at home
     no_activity_hours: float = 12.0
+    #: day ceiling: during the day (local hours below, start inclusive, end exclusive) a stillness that begins
+    #: away from a bed/chair at home becomes danger after at most this long, whatever the personal model has
+    #: learned of the resident's habits (minutes; 0 = no ceiling). Just under 2 h: danger within 2 h of a fall
+    day_stillness_limit_min: float = 110.0
+    day_start_hour: float = 8.0
+    day_end_hour: float = 21.0
     #: caution for a battery sensor below this percentage
     low_battery_pct: float = 15.0
     # --- personal model sensitivity ---
@@ -31,7 +37,7 @@ class Thresholds:
     #: of life): each stillness limit is where the chance that a stillness this long is harmless falls to this
     #: budget divided by the resident's learned pauses a day. Smaller = fewer, later alerts. caution / danger.
     inactivity_caution_per_day: float = 0.4
-    inactivity_danger_per_day: float = 0.2
+    inactivity_danger_per_day: float = 0.1
     #: never raise the inactivity alert earlier than these floors (minutes of stillness)
     inactivity_caution_floor_min: float = 20.0
     inactivity_danger_floor_min: float = 30.0
@@ -67,7 +73,7 @@ class Thresholds:
         for name in ("inactivity_caution_per_day", "inactivity_danger_per_day"):
             if not 0.0 < getattr(self, name) <= 1.0:
                 raise ValueError(f"threshold {name!r} must be more than 0 and at most 1 (false alarms per day)")
-        for name in ("night_start_hour", "night_end_hour"):
+        for name in ("night_start_hour", "night_end_hour", "day_start_hour", "day_end_hour"):
             if not 0.0 <= getattr(self, name) <= 24.0:
                 raise ValueError(f"threshold {name!r} must be an hour between 0 and 24")
 
@@ -113,7 +119,17 @@ class Thresholds:
         return dataclasses.replace(self, **changes)
 
     def is_night(self, local_hour: float) -> bool:
-        start, end = self.night_start_hour, self.night_end_hour
-        if start <= end:
-            return start <= local_hour < end
-        return local_hour >= start or local_hour < end
+        return _within(local_hour, self.night_start_hour, self.night_end_hour)
+
+    def day_ceiling_s(self, local_hour: float) -> float | None:
+        """The day ceiling on a stillness that begins at this local hour (seconds), or None outside the day."""
+        if self.day_stillness_limit_min <= 0 or not _within(local_hour, self.day_start_hour, self.day_end_hour):
+            return None
+        return self.day_stillness_limit_min * 60.0
+
+
+def _within(local_hour: float, start: float, end: float) -> bool:
+    """``local_hour`` lies in [start, end), a window of local hours that may wrap midnight."""
+    if start <= end:
+        return start <= local_hour < end
+    return local_hour >= start or local_hour < end

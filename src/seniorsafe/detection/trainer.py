@@ -74,7 +74,7 @@ async def train_senior(db: Database, bus: Bus, storage: Storage, senior_id: uuid
     events = [s.event for s in stored]
     model = await asyncio.to_thread(PersonalModel.fit, events, home.sensors, home.tz, feedback)
     model.young_days = home.thresholds.young_model_days
-    model.metrics["summary"] = model.summary()
+    model.metrics["summary"] = model.summary(home.thresholds)
     data = model.to_bytes()
     async with db.sessions() as session:
         version = await registry.next_version(session, senior_id)
