@@ -364,10 +364,11 @@ class HomeDetector:
             row = self.tables.lookup(act.key, rkey)
             caution = float(self.tables.caution[row, hour, weekend])
             danger = float(self.tables.danger[row, hour, weekend])
-        ceiling = None if act.resting else thr.day_ceiling_s((local % 86400.0) / 3600.0)
-        if ceiling is not None and ceiling < danger:
-            danger = ceiling
-            caution = min(caution, danger - CAUTION_LEAD_S)  # before a back-off: the check that found her fine
+        if not act.resting and thr.day_stillness_limit_min * 60.0 < danger:
+            ceiling = thr.day_ceiling_s((local % 86400.0) / 3600.0)
+            if ceiling is not None:
+                danger = ceiling
+                caution = min(caution, danger - CAUTION_LEAD_S)  # before a back-off: the check that found her fine
         if act.still_since is not None:
             caution, danger = _backed_off(caution, danger, ts - act.still_since)
         # an occupied bed/chair locates the person on it, not on the floor: a long stillness then is a caution
