@@ -142,10 +142,20 @@ def test_no_activity_absolute_limit_even_without_model() -> None:
 QUIET = {"inactivity_danger_per_day": 1e-9, "inactivity_caution_per_day": 1e-9}
 
 
+def still_from(hour: float, sensor: str = "m_kitchen", **thr: float) -> tuple[HomeDetector, float]:
+    """A detector with the quiet model (and ``thr``) whose stillness begins with ``sensor`` at ``hour`` on day 0."""
+    d = det(**{**QUIET, **thr})
+    t = at(0, hour)
+    d.on_event(Event(t, sensor, 1))
+    return d, t
+
+
+def dangers(d: HomeDetector, end: float) -> list[AlertDecision]:
+    return [x for x in run_until(d, end) if x.severity == "danger"]
+
+
 def test_day_ceiling_pages_a_daytime_stillness_within_two_hours_whatever_the_model_allows() -> None:
-    d = det(**QUIET)
-    t = at(0, 14)
-    d.on_event(Event(t, "m_kitchen", 1))
+    d, t = still_from(14)
     fired = run_until(d, t + 3 * 3600)
     assert kinds(fired) == [("inactivity", "caution")]
     assert fired[0].at == pytest.approx(t + 110 * 60 - CAUTION_LEAD_S)  # the caution (robot check) comes first
@@ -158,30 +168,21 @@ def test_day_ceiling_pages_a_daytime_stillness_within_two_hours_whatever_the_mod
 
 
 def test_day_ceiling_leaves_the_night_a_bed_and_a_senior_without_it_to_the_model() -> None:
-    evening = det(**QUIET)
-    t = at(0, 21.5)
-    evening.on_event(Event(t, "m_kitchen", 1))
-    assert not [x for x in run_until(evening, t + 4 * 3600) if x.severity == "danger"]
-    in_bed = det(**QUIET)
-    t = at(0, 14)
-    in_bed.on_event(Event(t, "bed", 1))
-    assert not [x for x in run_until(in_bed, t + 4 * 3600) if x.severity == "danger"]
-    switched_off = det(day_stillness_limit_min=0, **QUIET)
-    switched_off.on_event(Event(t, "m_kitchen", 1))
-    assert not [x for x in run_until(switched_off, t + 4 * 3600) if x.severity == "danger"]
+    evening, t = still_from(21.5)
+    assert not dangers(evening, t + 4 * 3600)
+    in_bed, t = still_from(14, "bed")
+    assert not dangers(in_bed, t + 4 * 3600)
+    switched_off, t = still_from(14, day_stillness_limit_min=0)
+    assert not dangers(switched_off, t + 4 * 3600)
     # an organisation's own day (06:00-23:00) and limit (1 h)
-    own = det(day_stillness_limit_min=60, day_start_hour=6, day_end_hour=23, **QUIET)
-    t = at(0, 21.5)
-    own.on_event(Event(t, "m_kitchen", 1))
-    danger = [x for x in run_until(own, t + 4 * 3600) if x.severity == "danger"]
+    own, t = still_from(21.5, day_stillness_limit_min=60, day_start_hour=6, day_end_hour=23)
+    danger = dangers(own, t + 4 * 3600)
     assert [x.at for x in danger] == [pytest.approx(t + 3600)]
     assert "(06:00-23:00)" in danger[0].evidence
 
 
 def test_day_ceiling_does_not_undo_the_back_off_after_the_resident_was_found_fine() -> None:
-    d = det(**QUIET)
-    t = at(0, 14)
-    d.on_event(Event(t, "m_kitchen", 1))
+    d, t = still_from(14)
     caution = run_until(d, t + 100 * 60)
     assert kinds(caution) == [("inactivity", "caution")]
     d.confirm_fine(t + 104 * 60)  # the robot found her well, sitting in the unsensed living room
