@@ -130,6 +130,8 @@ async def test_senior_overrides_layer_over_the_organisation(client: httpx.AsyncC
     ({"inactivity_danger_per_day": 1.5}, "inactivity_danger_per_day"),  # false alarms a day outside (0, 1]
     ({"inactivity_caution_per_day": 0}, "inactivity_caution_per_day"),
     ({"night_start_hour": 25}, "night_start_hour"),
+    ({"day_end_hour": 24.5}, "day_end_hour"),
+    ({"day_stillness_limit_min": -10}, "day_stillness_limit_min"),
     ({"no_activity_hours": "twelve"}, "no_activity_hours"),  # wrong type
     ({"use_personal_model": 1}, "use_personal_model"),
     ({"young_model_days": 1.5}, "young_model_days"),
