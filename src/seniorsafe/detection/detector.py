@@ -364,11 +364,13 @@ class HomeDetector:
             row = self.tables.lookup(act.key, rkey)
             caution = float(self.tables.caution[row, hour, weekend])
             danger = float(self.tables.danger[row, hour, weekend])
+        # the day ceiling (the window is only looked at when the model's own limit is longer: a hot path). It comes
+        # before the back-off, so that after "found fine" the next check still waits as long again
         if not act.resting and thr.day_stillness_limit_min * 60.0 < danger:
             ceiling = thr.day_ceiling_s((local % 86400.0) / 3600.0)
             if ceiling is not None:
                 danger = ceiling
-                caution = min(caution, danger - CAUTION_LEAD_S)  # before a back-off: the check that found her fine
+                caution = min(caution, danger - CAUTION_LEAD_S)
         if act.still_since is not None:
             caution, danger = _backed_off(caution, danger, ts - act.still_since)
         # an occupied bed/chair locates the person on it, not on the floor: a long stillness then is a caution
