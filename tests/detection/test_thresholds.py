@@ -18,6 +18,7 @@ def test_round_trip_and_layers() -> None:
         {"bathroom_stay_min": "forty"},
         {"bathroom_stay_min": -1},
         {"inactivity_danger_per_day": 2.0},
+        {"inactivity_caution_per_day": 3.5},
         {"young_model_days": 1.5},
         {"use_personal_model": 1},
         {"day_end_hour": 25},
@@ -40,3 +41,11 @@ def test_day_ceiling_window_and_switch() -> None:
     shifts = Thresholds(day_start_hour=20, day_end_hour=4, day_stillness_limit_min=90)  # a night-shift worker
     assert shifts.day_ceiling_s(2) == 90 * 60 and shifts.day_ceiling_s(12) is None
     assert Thresholds(day_stillness_limit_min=0).day_ceiling_s(12) is None
+
+
+def test_a_caution_budget_up_to_three_a_day_is_allowed() -> None:
+    # with the robot's early check a caution is a robot visit: an organisation may ask for 2 a day (not for danger)
+    assert Thresholds.from_dict({"inactivity_caution_per_day": 2.0}).inactivity_caution_per_day == 2.0
+    assert Thresholds.from_dict({"inactivity_caution_per_day": 3.0}).inactivity_caution_per_day == 3.0
+    with pytest.raises(ValueError, match=r"inactivity_danger_per_day.*at most 1"):
+        Thresholds.from_dict({"inactivity_danger_per_day": 2.0})

@@ -129,6 +129,7 @@ async def test_senior_overrides_layer_over_the_organisation(client: httpx.AsyncC
     ({"bathroom_stay_min": -1}, "bathroom_stay_min"),  # negative
     ({"inactivity_danger_per_day": 1.5}, "inactivity_danger_per_day"),  # false alarms a day outside (0, 1]
     ({"inactivity_caution_per_day": 0}, "inactivity_caution_per_day"),
+    ({"inactivity_caution_per_day": 3.5}, "inactivity_caution_per_day"),  # cautions a day outside (0, 3]
     ({"night_start_hour": 25}, "night_start_hour"),
     ({"day_end_hour": 24.5}, "day_end_hour"),
     ({"day_stillness_limit_min": -10}, "day_stillness_limit_min"),

@@ -6,7 +6,7 @@ import { api, ApiError, type OrgThresholds, type RobotCheckStats, type RobotSett
 import { useI18n, type Key } from "./i18n";
 import { Section, Show, useLoad } from "./ui";
 
-type Unit = "min" | "h" | "hour" | "p" | "perday" | "pct" | "days" | "visits" | "bool";
+type Unit = "min" | "h" | "hour" | "p" | "perday" | "cautionday" | "pct" | "days" | "visits" | "bool";
 
 interface FieldDef {
   name: string;
@@ -20,7 +20,7 @@ export const THRESHOLD_FIELDS: FieldDef[] = [
   { name: "no_activity_hours", unit: "h", main: true },
   { name: "night_exit_return_min", unit: "min", main: true },
   { name: "day_stillness_limit_min", unit: "min", main: true },
-  { name: "inactivity_caution_per_day", unit: "perday", main: true },
+  { name: "inactivity_caution_per_day", unit: "cautionday", main: true },
   { name: "inactivity_danger_per_day", unit: "perday", main: true },
   { name: "use_personal_model", unit: "bool", main: true },
   { name: "night_start_hour", unit: "hour", main: false },
@@ -66,6 +66,9 @@ function useLabels() {
   return { label, unit, show };
 }
 
+// the server's limits (thresholds.py): probabilities and danger budgets at most 1, caution budgets at most 3
+const MAX_OF: Partial<Record<Unit, number>> = { p: 1, perday: 1, cautionday: 3, hour: 24 };
+
 function FieldInput({ f, scope, value, onChange, inherited }: { f: FieldDef; scope: string; value: string; onChange: (v: string) => void; inherited: string }) {
   const { t } = useI18n();
   const { label, unit } = useLabels();
@@ -90,7 +93,7 @@ function FieldInput({ f, scope, value, onChange, inherited }: { f: FieldDef; sco
           inputMode="decimal"
           step="any"
           min={0}
-          max={f.unit === "p" ? 1 : f.unit === "hour" ? 24 : undefined}
+          max={MAX_OF[f.unit]}
           value={value}
           placeholder={inherited}
           onChange={(e) => onChange(e.target.value)}

@@ -23,8 +23,8 @@ DOCS: dict[str, str] = {
     "low_battery_pct": "device rule: caution for a sensor battery below this level (%)",
     "inactivity_caution_per_day": "inactivity sensitivity (caution): how many false alarms a day the personal model "
                                   "may raise for one resident, expected at their own pace of life; smaller = fewer, "
-                                  "later alerts; with the robot's early check on, about the robot's visits a day "
-                                  "(more than 0, at most 1)",
+                                  "later alerts; with the robot's early check on, about the robot's visits a day, "
+                                  "and 2 a day finds a fall sooner (docs/detection.md) (more than 0, at most 3)",
     "inactivity_danger_per_day": "inactivity sensitivity (danger): as inactivity_caution_per_day for the danger level "
                                  "(more than 0, at most 1)",
     "inactivity_caution_floor_min": "never an inactivity caution before this much stillness (minutes)",
@@ -82,8 +82,8 @@ class ThresholdValues(BaseModel):
 class ThresholdOverrides(BaseModel):
     """Overrides of one layer (organisation or senior). A PUT replaces the layer: a field that is null or
     omitted has no override (the layer below applies). Numbers must be finite and >= 0; probabilities strictly
-    between 0 and 1; false alarms per day more than 0 and at most 1; hours of the night and of the day between 0
-    and 24."""
+    between 0 and 1; false alarms per day more than 0 and at most 1 (cautions: at most 3); hours of the night and
+    of the day between 0 and 24."""
 
     model_config = ConfigDict(strict=True, extra="forbid")
 

@@ -11,6 +11,11 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+#: the most inactivity cautions a day an organisation may ask for: with the robot's early check on, a caution is a
+#: robot visit (docs/detection.md, "The robot's early check": 2 a day brings the median time to detect under
+#: 45 min in every recorded home); more than 3 visits a day would be a robot that never leaves the resident alone
+CAUTION_PER_DAY_MAX = 3.0
+
 
 @dataclass(frozen=True, slots=True)
 class Thresholds:
@@ -36,6 +41,8 @@ class Thresholds:
     #: how many false alarms a day the personal model may raise for one resident (expected, at their own pace
     #: of life): each stillness limit is where the chance that a stillness this long is harmless falls to this
     #: budget divided by the resident's learned pauses a day. Smaller = fewer, later alerts. caution / danger.
+    #: With the robot's early check on, every caution sends the robot: the caution budget is then about its
+    #: visits a day (an organisation with robots may set up to CAUTION_PER_DAY_MAX; 2 a day pages earlier).
     inactivity_caution_per_day: float = 0.4
     inactivity_danger_per_day: float = 0.1
     #: never raise the inactivity alert earlier than these floors (minutes of stillness)
@@ -70,9 +77,9 @@ class Thresholds:
                 raise ValueError(f"threshold {f.name!r} must be a finite number >= 0, got {value!r}")
         if not 0.0 < self.routine_silence_p < 1.0:
             raise ValueError("threshold 'routine_silence_p' must be strictly between 0 and 1")
-        for name in ("inactivity_caution_per_day", "inactivity_danger_per_day"):
-            if not 0.0 < getattr(self, name) <= 1.0:
-                raise ValueError(f"threshold {name!r} must be more than 0 and at most 1 (false alarms per day)")
+        for name, most in (("inactivity_caution_per_day", CAUTION_PER_DAY_MAX), ("inactivity_danger_per_day", 1.0)):
+            if not 0.0 < getattr(self, name) <= most:
+                raise ValueError(f"threshold {name!r} must be more than 0 and at most {most:g} (alerts per day)")
         for name in ("night_start_hour", "night_end_hour", "day_start_hour", "day_end_hour"):
             if not 0.0 <= getattr(self, name) <= 24.0:
                 raise ValueError(f"threshold {name!r} must be an hour between 0 and 24")
