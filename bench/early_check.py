@@ -7,8 +7,8 @@ check time instead of the protocol's worst case: dock → the room the caution n
 A fallen resident does not answer, so the alert becomes danger when the check ends. On the unmodified
 recording every caution sends the robot; the figures say how many checks a day that is, and how many danger
 pages are left if every resident who is fine and at home answers (a check while the resident is out — a silence
-the exterior door ends, or a stretch between two door events where one sensor alone fired on its own — finds
-nobody: a page). Prints progress and a final JSON line.
+that ends with the resident coming in through the exterior door, or a stretch between two door events where one
+sensor alone fired on its own — finds nobody: a page). Prints progress and a final JSON line.
 """
 
 from __future__ import annotations
@@ -58,8 +58,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--injections", type=int, default=40)
     parser.add_argument("--homes", nargs="*", default=list(HOMES))
+    parser.add_argument("--caution", type=float, default=Thresholds().inactivity_caution_per_day,
+                        help="the caution budget a day, about the robot's visits a day (the default threshold's, "
+                             "or up to 3 for an organisation with robots)")
     args = parser.parse_args()
-    thr = Thresholds()
+    thr = Thresholds(inactivity_caution_per_day=args.caution)
     budgets = ((thr.inactivity_caution_per_day, thr.inactivity_danger_per_day),)
     cfg = dataclasses.replace(EvalConfig(injections=args.injections), early_check_budgets=budgets)
     homes = [measure_home(name, cfg, thr) for name in tqdm(args.homes, desc="homes")]
@@ -73,7 +76,11 @@ def main() -> None:
         return round(sum(h[key] * h["eval_days"] for h in homes) / days, 3)
 
     print(json.dumps({
-        "homes": len(homes), "robot_check_s_bedroom": round(robot_check_seconds("bedroom"), 1),
+        "homes": len(homes), "caution_per_day": thr.inactivity_caution_per_day,
+        "robot_check_s_bedroom": round(robot_check_seconds("bedroom"), 1),
+        "median_min_with_early_check_worst_home": max(
+            (h["median_min_with_early_check"] for h in homes if h["median_min_with_early_check"] is not None),
+            default=None),
         "median_gain_min_across_homes": round(statistics.median(gains), 1) if gains else None,
         "checks_per_day_pooled": pooled("checks_per_day"),
         "danger_fa_per_day_pooled_without": pooled("danger_fa_per_day_without"),

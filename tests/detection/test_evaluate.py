@@ -107,9 +107,23 @@ def test_a_check_while_the_resident_is_out_unseen_is_counted_as_a_page() -> None
     assert at_home["checks_while_out"] == at_home["out_silences"] == 0
     # out unseen for 14 h: the robot is sent again and again (back-off) into the same silence; one page
     events = [e for e in synthetic_days(21) if not at(15, 9.4) <= e.ts < at(15, 23.5)]
-    events = sorted([*events, Event(at(15, 23.5), "front", 1), Event(at(15, 23.5) + 5, "front", 0)], key=lambda e: e.ts)
+    back = [Event(at(15, 23.5) + s, sensor, v) for s, sensor, v in
+            ((0, "front", 1), (5, "front", 0), (60, "m_bedroom", 1), (120, "bed", 1))]  # in, and to bed
+    events = sorted([*events, *back], key=lambda e: e.ts)
     long = evaluate_home(_ds(events), cfg, Thresholds(), sweep=False)["early_check"][0]
     assert long["checks_while_out"] >= 3 and long["out_silences"] == 1, long
+
+
+def test_a_check_in_a_silence_that_ends_with_the_resident_going_out_was_answered_at_home() -> None:
+    """Still where no sensor sees her from 09:30, she goes out through the front door at 16:00 and is back at 21:00:
+    the checks of that afternoon found her at home (she answered) — not a page. Coming *in* at 16:00 (the test
+    above) is."""
+    events = [e for e in synthetic_days(21) if not at(15, 9.5) <= e.ts < at(15, 21)]
+    door = [Event(at(15, h) + s, "front", v) for h in (16, 21) for s, v in ((0, 1), (5, 0))]
+    cfg = EvalConfig(injections=4, warmup_days=7, early_check_budgets=((0.4, 0.2),))
+    e = evaluate_home(_ds(sorted([*events, *door], key=lambda e: e.ts)), cfg, Thresholds(), sweep=False)
+    e = e["early_check"][0]
+    assert e["checks"] >= 1 and e["checks_while_out"] == e["out_silences"] == 0, e
 
 
 def test_a_check_while_only_a_sensor_that_fires_on_its_own_is_active_is_counted_as_a_page() -> None:

@@ -44,6 +44,9 @@ from .replay import RETRAIN_HOUR, EarlyCheck, ReplayResult, run_detector
 from .thresholds import Thresholds
 
 DETECT_WITHIN_S = 2 * 3600.0
+#: a front-door action followed by an action inside within this time let the resident in (coming home); one
+#: followed by nothing inside for longer let them out (leaving: they were at home until then)
+ARRIVAL_S = 30 * 60.0
 
 
 @dataclass
@@ -64,7 +67,7 @@ class EvalConfig:
     #: bench/early_check.py uses the simulated robot's trip to the room instead)
     robot_check_min: float = 3.5
     #: (caution, danger) budgets per day for the early-check scenario
-    early_check_budgets: tuple[tuple[float, float], ...] = ((0.4, 0.1), (0.7, 0.1), (1.0, 0.1))
+    early_check_budgets: tuple[tuple[float, float], ...] = ((0.4, 0.1), (1.0, 0.1), (2.0, 0.1))
 
     def waking(self, hour: float) -> bool:
         return self.waking_hours[0] <= hour < self.waking_hours[1]
@@ -86,6 +89,16 @@ class Timeline:
     def ordinary(self, i: int) -> bool:
         """Action ``i`` is one a fall may follow: not the front door (going out), not on a bed/chair sensor."""
         return not (self.exterior[i] or self.resting[i])
+
+    def came_in(self, i: int) -> bool:
+        """Front-door action ``i`` let the resident in: an action inside follows within ARRIVAL_S."""
+        end = self.ts[i] + ARRIVAL_S
+        for j in range(i + 1, len(self.ts)):
+            if self.ts[j] > end:
+                break
+            if not self.exterior[j]:
+                return True
+        return False
 
 
 def build_timeline(ds: Dataset) -> Timeline:
@@ -189,13 +202,14 @@ def run_injection(
 
 def _out_at(tl: Timeline, t: float) -> tuple[float, float] | None:
     """The absence a robot check at ``t`` falls in, None when the resident was at home: a stretch where only a
-    sensor that fires on its own acted between two front-door actions, or a silence that the front door ends (the
-    resident came back in, so was out — unseen by the door sensor when leaving)."""
+    sensor that fires on its own acted between two front-door actions, or a silence that ends with the resident
+    coming in through the front door (so was out — unseen by the door sensor when leaving). A silence that ends
+    with the resident going out through it was spent at home."""
     for lo, hi in tl.lone_sensor:
         if lo <= t <= hi:
             return lo, hi
     i = bisect.bisect_right(tl.ts, t)
-    if i < len(tl.ts) and tl.exterior[i]:
+    if i < len(tl.ts) and tl.exterior[i] and tl.came_in(i):
         return (tl.ts[i - 1] if i else -math.inf), tl.ts[i]
     return None
 
@@ -416,8 +430,9 @@ def early_check_scenario(
     Falls: the fallen resident does not answer, so danger comes at the first alert + the check or at the
     model's own danger limit, whichever is first. Unmodified recording: every caution sends the robot; a
     resident who is fine is assumed to answer (the check closes the alert and restarts the stillness clock),
-    except one who was not at home: a check during a silence that the exterior door ends (the resident came
-    back in, so was out, unseen by the door sensor when leaving), or between two front-door actions 4 h or more
+    except one who was not at home: a check during a silence that ends with the resident coming in through the
+    exterior door (so was out, unseen by the door sensor when leaving; not one that ends with them going out), or
+    between two front-door actions 4 h or more
     apart while only one sensor fired (on its own: a pet, a heater in its view), finds nobody — ``not_found``, a
     danger page, one per such absence. Reported: checks a day, checks answered, the pages left
     (``pages_per_day``: danger alerts + those absences); with an answer rate r at home the pages a day would be
