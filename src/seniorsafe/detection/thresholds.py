@@ -13,7 +13,7 @@ from typing import Any
 
 #: the most inactivity cautions a day an organisation may ask for: with the robot's early check on, a caution is a
 #: robot visit (docs/detection.md, "The robot's early check": 2 a day brings the median time to detect under
-#: 45 min in every recorded home); more than 3 visits a day would be a robot that never leaves the resident alone
+#: 45 min in the recorded homes, 3 in the slowest); more would be a robot that never leaves the resident alone
 CAUTION_PER_DAY_MAX = 3.0
 
 
