@@ -127,8 +127,8 @@ def evaluate_cmd(
         table += ("\n\nThe robot's early check (detected ≤ 2 h / median TTD; checks a day; danger pages a day if "
                   "every resident who is fine and at home answers — danger alerts + absences with nobody home: "
                   "silences that ended with the resident coming in through the exterior door, stretches between two "
-                  "door events where only a sensor that fires "
-                  "on its own acted — and if 10 % of those at home do not):\n\n" + robot)
+                  "door events where only a sensor that fires on its own acted — and if 10 % of those at home do "
+                  "not):\n\n" + robot)
     if markdown is not None:
         markdown.write_text(table + "\n", encoding="utf-8")
     if plot is not None:

@@ -430,11 +430,9 @@ def early_check_scenario(
     Falls: the fallen resident does not answer, so danger comes at the first alert + the check or at the
     model's own danger limit, whichever is first. Unmodified recording: every caution sends the robot; a
     resident who is fine is assumed to answer (the check closes the alert and restarts the stillness clock),
-    except one who was not at home: a check during a silence that ends with the resident coming in through the
-    exterior door (so was out, unseen by the door sensor when leaving; not one that ends with them going out), or
-    between two front-door actions 4 h or more
-    apart while only one sensor fired (on its own: a pet, a heater in its view), finds nobody — ``not_found``, a
-    danger page, one per such absence. Reported: checks a day, checks answered, the pages left
+    except one who was not at home (:func:`_out_at`: a silence that ends with the resident coming in through the
+    front door, or a stretch where only a sensor that fires on its own acted): such a check finds nobody —
+    ``not_found``, a danger page, one per such absence. Reported: checks a day, checks answered, the pages left
     (``pages_per_day``: danger alerts + those absences); with an answer rate r at home the pages a day would be
     ``pages + (1 - r) x answered at home`` (r cannot be measured on a recording)."""
     duration = check_s or (lambda room: cfg.robot_check_min * 60.0)
